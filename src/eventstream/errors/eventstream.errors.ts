@@ -1,0 +1,128 @@
+import { messageOf } from './error-message';
+
+/** Base class of every error this library throws on purpose. */
+export abstract class EventStreamError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidChannelError extends EventStreamError {
+  readonly code = 'invalid-channel';
+
+  constructor(
+    readonly channel: unknown,
+    reason: string,
+  ) {
+    super(`Invalid channel ${describe(channel)}: ${reason}`);
+  }
+}
+
+export class InvalidEventTypeError extends EventStreamError {
+  readonly code = 'invalid-event-type';
+
+  constructor(
+    readonly type: unknown,
+    reason: string,
+  ) {
+    super(`Invalid event type ${describe(type)}: ${reason}`);
+  }
+}
+
+export class InvalidEventDataError extends EventStreamError {
+  readonly code = 'invalid-event-data';
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`Invalid event data: ${reason}`, options);
+  }
+}
+
+export class InvalidPositionError extends EventStreamError {
+  readonly code = 'invalid-position';
+
+  constructor(
+    readonly position: unknown,
+    reason: string,
+  ) {
+    super(`Invalid position ${describe(position)}: ${reason}`);
+  }
+}
+
+/**
+ * The requested position lies before the oldest event still kept for the
+ * channel: events after it were trimmed by retention, so the caller cannot
+ * resume without a gap and must start over from the channel's current id.
+ */
+export class EventPositionTooOldError extends EventStreamError {
+  readonly code = 'position-too-old';
+
+  constructor(
+    readonly channel: string,
+    readonly requestedSeq: number,
+    readonly oldestSeq: number,
+    readonly headSeq: number,
+  ) {
+    super(
+      `Position ${requestedSeq} of channel ${describe(channel)} is older than the retained ` +
+        `history (oldest kept: ${oldestSeq}, current: ${headSeq})`,
+    );
+  }
+}
+
+/**
+ * The requested position lies beyond the channel's current id, which happens
+ * when the database was recreated after the caller saw an event.
+ */
+export class EventPositionAheadError extends EventStreamError {
+  readonly code = 'position-ahead';
+
+  constructor(
+    readonly channel: string,
+    readonly requestedSeq: number,
+    readonly headSeq: number,
+  ) {
+    super(
+      `Position ${requestedSeq} of channel ${describe(channel)} is ahead of its current id ` +
+        `${headSeq}: the event store was probably recreated`,
+    );
+  }
+}
+
+/** The database could not be reached or did not answer in time. */
+export class EventStoreUnavailableError extends EventStreamError {
+  readonly code = 'store-unavailable';
+
+  constructor(operation: string, cause: unknown) {
+    super(`Event store unavailable while trying to ${operation}: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/** A store failure whose cause is not the database being unreachable. */
+export class EventStoreError extends EventStreamError {
+  readonly code = 'store-failed';
+
+  constructor(operation: string, cause: unknown) {
+    super(`Event store failed to ${operation}: ${messageOf(cause)}`, { cause });
+  }
+}
+
+export class EventStreamConfigError extends EventStreamError {
+  readonly code = 'invalid-config';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid EventStreamModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export class MigrationError extends EventStreamError {
+  readonly code = 'migration-failed';
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== 'string') return `(${value === null ? 'null' : typeof value})`;
+  const shown = value.length > 64 ? `${value.slice(0, 64)}…` : value;
+  return JSON.stringify(shown);
+}

@@ -1,0 +1,162 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENTSTREAM_CONFIG } from './eventstream.constants';
+import {
+  EventPositionAheadError,
+  EventPositionTooOldError,
+  InvalidChannelError,
+  InvalidPositionError,
+} from './errors/eventstream.errors';
+import { formatCompositeEventId, formatEventId } from './events/event-id';
+import { assertValidChannel, assertValidEventType, encodeEventData } from './events/event-rules';
+import type { EventStreamConfig } from './options/eventstream-config';
+import { EVENT_STORE, type EventStore, type NewEvent } from './storage/event-store.interface';
+
+/** One event to send with {@link EventStreamService.sendEvents}. */
+export interface EventInput {
+  readonly channel: string;
+  readonly type: string;
+  /** Any JSON-serialisable value. */
+  readonly data: unknown;
+}
+
+/** A stored event. */
+export interface EventRecord {
+  /** The SSE id of the event: `channel:seq`, the channel percent-encoded. */
+  readonly id: string;
+  readonly channel: string;
+  /** Position in the channel: 1, 2, 3, … without gaps, in commit order. */
+  readonly seq: number;
+  readonly type: string;
+  /** The data as every reader receives it (decoded from its stored JSON). */
+  readonly data: unknown;
+  readonly createdAt: Date;
+}
+
+export interface GetEventsOptions {
+  /** Return events after this seq. Omitted: from the oldest event kept. */
+  readonly after?: number;
+  /** At most this many events (1 to 1000). Default 100. */
+  readonly limit?: number;
+}
+
+export interface EventPage {
+  readonly events: EventRecord[];
+  /** Pass as `after` to read on: the seq of the last event returned (or the `after` given). */
+  readonly cursor: number;
+  /** The channel's current seq when the page was read. */
+  readonly headSeq: number;
+  /** Whether events after this page existed when it was read. */
+  readonly hasMore: boolean;
+}
+
+const MAX_PAGE = 1000;
+
+/**
+ * Sends events to channels and reads them back.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class ChatService {
+ *   constructor(private readonly events: EventStreamService) {}
+ *
+ *   async post(room: string, text: string) {
+ *     const event = await this.events.sendEvent(`room-${room}`, 'message', { text });
+ *     return event.id; // "room-lobby:42", committed
+ *   }
+ * }
+ * ```
+ */
+@Injectable()
+export class EventStreamService {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
+  ) {}
+
+  /**
+   * Stores an event and resolves once it is committed, with its id.
+   * Rejects with a typed error (`InvalidChannelError`, `InvalidEventTypeError`,
+   * `InvalidEventDataError`) before anything is stored, or with
+   * `EventStoreUnavailableError` when the database cannot be reached.
+   */
+  async sendEvent(channel: string, type: string, data: unknown): Promise<EventRecord> {
+    const [record] = await this.sendEvents([{ channel, type, data }]);
+    return record;
+  }
+
+  /** Stores several events, on any channels, in one transaction: all or none. */
+  async sendEvents(events: readonly EventInput[]): Promise<EventRecord[]> {
+    const given: unknown = events;
+    if (!Array.isArray(given)) throw new TypeError('sendEvents takes an array of events');
+    const prepared = events.map((event) => this.prepare(event));
+    const appended = await this.store.append(prepared);
+    return appended.map(({ channel, seq, createdAt }, index) => ({
+      id: formatEventId(channel, seq),
+      channel,
+      seq,
+      type: prepared[index].type,
+      data: JSON.parse(prepared[index].json) as unknown,
+      createdAt,
+    }));
+  }
+
+  /**
+   * The id of the newest event of a channel (`channel:0` before its first
+   * event), or for several channels the composite id a stream of all of them
+   * would resume from, e.g. `a:3,b:7`.
+   */
+  async getCurrentEventId(channels: string | readonly string[]): Promise<string> {
+    const list = typeof channels === 'string' ? [channels] : [...new Set(channels)];
+    if (list.length === 0) throw new InvalidChannelError(channels, 'give at least one channel');
+    list.forEach((channel) => assertValidChannel(channel, this.config.limits));
+    return formatCompositeEventId(await this.store.headSeqs(list));
+  }
+
+  /** The current seq of a channel: 0 before its first event. */
+  async getCurrentSeq(channel: string): Promise<number> {
+    assertValidChannel(channel, this.config.limits);
+    return (await this.store.headSeqs([channel])).get(channel) ?? 0;
+  }
+
+  /**
+   * Reads a channel's events after a position, oldest first.
+   * Rejects with `EventPositionTooOldError` when events right after `after`
+   * were already trimmed, and with `EventPositionAheadError` when `after` is
+   * beyond the channel's current seq.
+   */
+  async getEvents(channel: string, options: GetEventsOptions = {}): Promise<EventPage> {
+    assertValidChannel(channel, this.config.limits);
+    const { after, limit = 100 } = options;
+    if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) {
+      throw new InvalidPositionError(after, 'after must be a non-negative integer');
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new InvalidPositionError(limit, `limit must be an integer from 1 to ${MAX_PAGE}`);
+    }
+    const result = await this.store.read(channel, after, limit);
+    switch (result.status) {
+      case 'ahead':
+        throw new EventPositionAheadError(channel, after ?? 0, result.headSeq);
+      case 'too-old':
+        throw new EventPositionTooOldError(channel, after ?? 0, result.oldestSeq, result.headSeq);
+    }
+    const events = result.events.map((event) => ({
+      id: formatEventId(event.channel, event.seq),
+      ...event,
+    }));
+    // With nothing kept and no `after`, reading on starts from the head.
+    const cursor = events.at(-1)?.seq ?? after ?? result.headSeq;
+    return { events, cursor, headSeq: result.headSeq, hasMore: cursor < result.headSeq };
+  }
+
+  private prepare(event: EventInput): NewEvent {
+    const { limits } = this.config;
+    if (typeof event !== 'object' || event === null) {
+      throw new TypeError('each event must be an object with channel, type and data');
+    }
+    assertValidChannel(event.channel, limits);
+    assertValidEventType(event.type, limits);
+    return { channel: event.channel, type: event.type, json: encodeEventData(event.data, limits) };
+  }
+}

@@ -1,0 +1,36 @@
+export { EventStreamModule } from './eventstream.module';
+export { EVENTSTREAM_MODULE_OPTIONS } from './eventstream.module-definition';
+export {
+  EventStreamService,
+  type EventInput,
+  type EventRecord,
+  type EventPage,
+  type GetEventsOptions,
+} from './eventstream.service';
+export type {
+  EventStreamModuleOptions,
+  RetentionOptions,
+} from './options/eventstream-options.interface';
+export { RetentionService } from './retention/retention.service';
+export {
+  DEFAULT_EVENT_LIMITS,
+  RESERVED_EVENT_TYPES,
+  type EventLimits,
+} from './events/event-limits';
+export { formatEventId, formatCompositeEventId } from './events/event-id';
+export {
+  EVENT_STORE,
+  type EventStore,
+  type NewEvent,
+  type StoredEvent,
+  type AppendedEvent,
+  type ReadResult,
+  type TrimPolicy,
+} from './storage/event-store.interface';
+export {
+  applyMigrations,
+  migrationStatus,
+  type MigrationOptions,
+  type MigrationStatus,
+} from './migrations/migrator';
+export * from './errors/eventstream.errors';

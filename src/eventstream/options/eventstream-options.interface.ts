@@ -1,0 +1,44 @@
+import type { Pool } from 'pg';
+import type { EventLimits } from '../events/event-limits';
+
+/** How long events are kept. Trimming runs in the background on every instance. */
+export interface RetentionOptions {
+  /** Keep at most this many events per channel; `null` for no count limit. Default 100000. */
+  maxEventsPerChannel?: number | null;
+  /** Drop events older than this many milliseconds; `null` for no age limit. Default 24 h. */
+  maxAgeMs?: number | null;
+  /** How often trimming runs, in milliseconds. Default 60000. */
+  intervalMs?: number;
+}
+
+/** Options of {@link EventStreamModule.forRoot}. */
+export interface EventStreamModuleOptions {
+  /**
+   * Postgres connection string, e.g. `postgresql://user:pass@host:5432/app`.
+   * Give either this or `pool`.
+   */
+  databaseUrl?: string;
+  /**
+   * A `pg` pool the library should use instead of opening its own. The
+   * library never ends it; its timeouts are the pool's own.
+   */
+  pool?: Pool;
+  /** Postgres schema holding the library's tables. Default `eventstream`. */
+  schema?: string;
+  /**
+   * Apply the library's migrations at start-up (under an advisory lock, so
+   * instances starting together are safe). Default `false`: run
+   * `npx nestjs-eventstream migrate` or `prisma migrate deploy` instead.
+   */
+  migrate?: boolean;
+  /** Connections in the pool the library opens from `databaseUrl`. Default 10. */
+  poolSize?: number;
+  /** How long to wait for a database connection before failing. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** How long one query may run before it fails. Default 15000 ms. */
+  queryTimeoutMs?: number;
+  /** Retention policy, or `false` to keep every event forever. */
+  retention?: RetentionOptions | false;
+  /** Limits on channel names, event types and data size. */
+  limits?: Partial<EventLimits>;
+}

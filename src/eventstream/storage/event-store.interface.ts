@@ -1,0 +1,64 @@
+/** An event ready to be stored: validated, its data already JSON-encoded. */
+export interface NewEvent {
+  readonly channel: string;
+  readonly type: string;
+  /** The JSON text of the event's data. */
+  readonly json: string;
+}
+
+export interface StoredEvent {
+  readonly channel: string;
+  /** Position in the channel: 1, 2, 3, … with no gaps, in commit order. */
+  readonly seq: number;
+  readonly type: string;
+  /** The decoded JSON data. */
+  readonly data: unknown;
+  readonly createdAt: Date;
+}
+
+/** What an append returns for each event: where it landed. */
+export interface AppendedEvent {
+  readonly channel: string;
+  readonly seq: number;
+  readonly createdAt: Date;
+}
+
+/**
+ * The result of reading a channel after a position.
+ * - `events`: the next events in seq order (possibly none); `headSeq` is the
+ *   channel's current seq as of the read.
+ * - `too-old`: events right after the position were trimmed by retention.
+ * - `ahead`: the position is beyond the channel's current seq.
+ */
+export type ReadResult =
+  | { readonly status: 'events'; readonly events: readonly StoredEvent[]; readonly headSeq: number }
+  | { readonly status: 'too-old'; readonly oldestSeq: number; readonly headSeq: number }
+  | { readonly status: 'ahead'; readonly headSeq: number };
+
+export interface TrimPolicy {
+  readonly maxEventsPerChannel: number | null;
+  readonly maxAgeMs: number | null;
+}
+
+/**
+ * Where events live. The default is Postgres through Prisma; another store
+ * plugs in by providing {@link EVENT_STORE}. Every implementation must keep
+ * per-channel seqs gapless and commit them in order: a reader that has seen
+ * seq n+1 must never later find a new event with seq <= n.
+ */
+export interface EventStore {
+  /** Stores all events in one transaction; resolves once they are committed. */
+  append(events: readonly NewEvent[]): Promise<AppendedEvent[]>;
+  /**
+   * Reads up to `limit` events of `channel` with seq > `afterSeq`. Without
+   * `afterSeq`, reads from the oldest event kept.
+   */
+  read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult>;
+  /** The current seq of each channel (0 for a channel that never had an event). */
+  headSeqs(channels: readonly string[]): Promise<Map<string, number>>;
+  /** Deletes what the policy no longer keeps; resolves with the number of events deleted. */
+  trim(policy: TrimPolicy): Promise<number>;
+}
+
+/** Injection token of the {@link EventStore} in use. */
+export const EVENT_STORE = Symbol('EVENT_STORE');

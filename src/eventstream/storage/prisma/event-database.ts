@@ -1,0 +1,103 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
+import { messageOf } from '../../errors/error-message';
+import { MigrationError } from '../../errors/eventstream.errors';
+import { applyMigrations, migrationStatus } from '../../migrations/migrator';
+import type { EventStreamConfig } from '../../options/eventstream-config';
+import { PrismaClient } from './generated/client';
+
+/**
+ * The library's connection to Postgres: a `pg` pool and the Prisma client
+ * that runs on it through the driver adapter (no engine binary).
+ */
+export class EventDatabase implements OnApplicationShutdown {
+  private static readonly logger = new Logger('EventStream');
+
+  private constructor(
+    readonly prisma: PrismaClient,
+    readonly pool: Pool,
+    readonly schema: string,
+    private readonly ownsPool: boolean,
+  ) {}
+
+  /**
+   * Connects and, when asked, migrates. With `migrate` off, a database that
+   * lacks migrations is an error at start-up rather than at the first send;
+   * a database that cannot be reached is only logged, since sends fail
+   * clearly on their own and work again once it is back.
+   */
+  static async open(config: EventStreamConfig): Promise<EventDatabase> {
+    const { connection } = config;
+    const pool =
+      connection.kind === 'pool'
+        ? connection.pool
+        : new Pool({
+            connectionString: connection.url,
+            max: connection.poolSize,
+            connectionTimeoutMillis: connection.connectTimeoutMs,
+            query_timeout: connection.queryTimeoutMs,
+            statement_timeout: connection.queryTimeoutMs,
+            idleTimeoutMillis: 30_000,
+            keepAlive: true,
+            application_name: 'nestjs-eventstream',
+          });
+    const database = new EventDatabase(
+      new PrismaClient({ adapter: new PrismaPg(pool, { schema: config.schema }) }),
+      pool,
+      config.schema,
+      connection.kind === 'url',
+    );
+    // Without a listener, an idle connection dropped by the server (restart,
+    // failover) would be an unhandled 'error' event and end the process.
+    pool.on('error', database.onIdleConnectionError);
+    try {
+      await database.prepareSchema(config);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return database;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    await this.prisma.$disconnect();
+    if (!this.ownsPool) this.pool.off('error', this.onIdleConnectionError);
+    else if (!this.pool.ended) await this.pool.end();
+  }
+
+  private readonly onIdleConnectionError = (error: Error) =>
+    EventDatabase.logger.warn(`Idle database connection failed: ${error.message}`);
+
+  private async prepareSchema(config: EventStreamConfig): Promise<void> {
+    const log = (message: string) => EventDatabase.logger.log(message);
+    let client;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      if (config.migrate) throw error;
+      EventDatabase.logger.error(`Database unreachable at start-up: ${messageOf(error)}`);
+      return;
+    }
+    try {
+      if (config.migrate) {
+        await applyMigrations(client, { schema: config.schema, log });
+        return;
+      }
+      const status = await migrationStatus(client, { schema: config.schema });
+      if (status.pending.length > 0 || status.failed.length > 0) {
+        throw new MigrationError(
+          `Schema "${config.schema}" lacks migrations ${[...status.failed, ...status.pending].join(', ')}. ` +
+            'Run `npx nestjs-eventstream migrate` (or `prisma migrate deploy`), ' +
+            'or set the module option `migrate: true`.',
+        );
+      }
+    } finally {
+      client.release();
+    }
+  }
+}

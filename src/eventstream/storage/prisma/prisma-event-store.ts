@@ -1,0 +1,198 @@
+import type {
+  AppendedEvent,
+  EventStore,
+  NewEvent,
+  ReadResult,
+  StoredEvent,
+  TrimPolicy,
+} from '../event-store.interface';
+import { quoteIdentifier } from '../sql-identifiers';
+import { toStoreError } from '../store-errors';
+import type { EventDatabase } from './event-database';
+
+const TRIM_BATCH = 5_000;
+
+interface BumpedChannel {
+  name: string;
+  last_seq: bigint;
+  created_at: Date;
+}
+
+/**
+ * The default {@link EventStore}: Postgres through Prisma.
+ *
+ * Appends are one statement, so one round trip and one implicit transaction:
+ * it bumps each channel's counter row (`INSERT … ON CONFLICT DO UPDATE`, which
+ * holds the row's lock until commit) and inserts the events under the seqs it
+ * drew. A second writer on the channel waits for that lock, so it can only
+ * draw a higher seq after the first has committed: commit order is seq order,
+ * with no gaps, across any number of pools and processes. Counter rows are
+ * taken in channel-name order, so multi-channel batches cannot deadlock.
+ */
+export class PrismaEventStore implements EventStore {
+  private readonly appendSql: string;
+  private readonly trimByCountSql: string;
+  private readonly trimByAgeSql: string;
+
+  constructor(private readonly database: EventDatabase) {
+    const schema = quoteIdentifier(database.schema);
+    const channels = `${schema}."channels"`;
+    const events = `${schema}."events"`;
+    this.appendSql = `
+      WITH input AS (
+        SELECT channel, type, data, ord
+        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
+      ), counts AS (
+        SELECT channel, count(*) AS n FROM input GROUP BY channel
+      ), bumped AS (
+        INSERT INTO ${channels} AS c (name, last_seq)
+        SELECT channel, n FROM counts ORDER BY channel
+        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
+        RETURNING c.name, c.last_seq
+      ), inserted AS (
+        INSERT INTO ${events} (channel, seq, type, data)
+        SELECT i.channel,
+               b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
+               i.type, i.data::json
+        FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
+        RETURNING created_at
+      )
+      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at
+      FROM bumped b`;
+    // Both trims delete a prefix of each channel (seq <= bound), so what is
+    // kept is always a contiguous range, and neither touches counter rows, so
+    // writers are never blocked by a trim.
+    this.trimByCountSql = `
+      WITH doomed AS (
+        SELECT e.channel, e.seq
+        FROM ${channels} c
+        CROSS JOIN LATERAL (
+          SELECT channel, seq FROM ${events}
+          WHERE channel = c.name AND seq <= c.last_seq - $1
+          ORDER BY seq LIMIT $2
+        ) e
+        LIMIT $2
+      )
+      DELETE FROM ${events} e USING doomed d WHERE e.channel = d.channel AND e.seq = d.seq`;
+    this.trimByAgeSql = `
+      WITH bound AS (
+        SELECT channel, max(seq) AS upto FROM ${events} WHERE created_at < $1 GROUP BY channel
+      ), doomed AS (
+        SELECT e.channel, e.seq
+        FROM bound b
+        CROSS JOIN LATERAL (
+          SELECT channel, seq FROM ${events}
+          WHERE channel = b.channel AND seq <= b.upto
+          ORDER BY seq LIMIT $2
+        ) e
+        LIMIT $2
+      )
+      DELETE FROM ${events} e USING doomed d WHERE e.channel = d.channel AND e.seq = d.seq`;
+  }
+
+  async append(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
+    if (events.length === 0) return [];
+    let rows: BumpedChannel[];
+    try {
+      rows = await this.database.prisma.$queryRawUnsafe<BumpedChannel[]>(
+        this.appendSql,
+        events.map((e) => e.channel),
+        events.map((e) => e.type),
+        events.map((e) => e.json),
+      );
+    } catch (error) {
+      throw toStoreError('append events', error);
+    }
+    // Each channel's new events hold the seqs just below its new last_seq, in
+    // the order they were given.
+    const next = new Map<string, number>();
+    const counts = new Map<string, number>();
+    for (const { channel } of events) counts.set(channel, (counts.get(channel) ?? 0) + 1);
+    for (const row of rows) {
+      next.set(row.name, Number(row.last_seq) - (counts.get(row.name) ?? 0) + 1);
+    }
+    const createdAt = rows[0].created_at;
+    return events.map(({ channel }) => {
+      const seq = next.get(channel) as number;
+      next.set(channel, seq + 1);
+      return { channel, seq, createdAt };
+    });
+  }
+
+  async read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult> {
+    const { prisma } = this.database;
+    try {
+      // The head is read before the events: if it is past `afterSeq` and no
+      // event after `afterSeq` is found later, those events were trimmed.
+      const head = await prisma.channel.findUnique({
+        where: { name: channel },
+        select: { lastSeq: true },
+      });
+      const headSeq = head ? Number(head.lastSeq) : 0;
+      if (afterSeq !== undefined && afterSeq > headSeq) return { status: 'ahead', headSeq };
+      const rows = await prisma.event.findMany({
+        where: { channel, seq: { gt: BigInt(afterSeq ?? 0) } },
+        orderBy: { seq: 'asc' },
+        take: limit,
+      });
+      const events: StoredEvent[] = rows.map((row) => ({
+        channel: row.channel,
+        seq: Number(row.seq),
+        type: row.type,
+        data: row.data,
+        createdAt: row.createdAt,
+      }));
+      const newestSeq = Math.max(headSeq, events.at(-1)?.seq ?? 0);
+      if (afterSeq !== undefined) {
+        const firstSeq = events[0]?.seq ?? newestSeq + 1;
+        if (firstSeq > afterSeq + 1) {
+          return { status: 'too-old', oldestSeq: firstSeq, headSeq: newestSeq };
+        }
+      }
+      return { status: 'events', events, headSeq: newestSeq };
+    } catch (error) {
+      throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
+    }
+  }
+
+  async headSeqs(channels: readonly string[]): Promise<Map<string, number>> {
+    try {
+      const rows = await this.database.prisma.channel.findMany({
+        where: { name: { in: [...channels] } },
+        select: { name: true, lastSeq: true },
+      });
+      const found = new Map(rows.map((row) => [row.name, Number(row.lastSeq)]));
+      return new Map(channels.map((channel) => [channel, found.get(channel) ?? 0]));
+    } catch (error) {
+      throw toStoreError('read current ids', error);
+    }
+  }
+
+  async trim(policy: TrimPolicy): Promise<number> {
+    let deleted = 0;
+    try {
+      if (policy.maxEventsPerChannel !== null) {
+        deleted += await this.deleteInBatches(this.trimByCountSql, policy.maxEventsPerChannel);
+      }
+      if (policy.maxAgeMs !== null) {
+        deleted += await this.deleteInBatches(
+          this.trimByAgeSql,
+          new Date(Date.now() - policy.maxAgeMs),
+        );
+      }
+    } catch (error) {
+      throw toStoreError('trim old events', error);
+    }
+    return deleted;
+  }
+
+  // Small batches keep each delete's transaction, and its row locks, short.
+  private async deleteInBatches(sql: string, bound: number | Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.database.prisma.$executeRawUnsafe(sql, bound, TRIM_BATCH);
+      total += deleted;
+      if (deleted < TRIM_BATCH) return total;
+    }
+  }
+}

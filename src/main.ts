@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { join } from 'node:path';
+import { AppModule } from './server/app.module';
+import { RunningPostgres, startEmbeddedPostgres } from './server/embedded-postgres';
+import { readServerSettings } from './server/server-settings';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Server');
+  const settings = readServerSettings(process.env);
+  let embedded: RunningPostgres | undefined;
+  let databaseUrl = settings.databaseUrl;
+  if (!databaseUrl) {
+    const dataDir = join(settings.dataDir, 'postgres');
+    embedded = await startEmbeddedPostgres({ dataDir, persistent: true });
+    databaseUrl = embedded.url;
+    logger.log(`Embedded PostgreSQL started, data in ${dataDir}`);
+  }
+  const app = await NestFactory.create(AppModule.forServer(databaseUrl));
+  // Shut down in order: the app (and its database connections), then the
+  // embedded database it was using.
+  const shutdown = async (signal: string) => {
+    logger.log(`${signal} received, shutting down`);
+    await app.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', (signal) => void shutdown(signal));
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+  await app.listen(settings.port, settings.host);
+  logger.log(
+    `Listening on http://${settings.host}:${settings.port} in direct mode ` +
+      `(database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
+  );
+}
+
+void bootstrap();
