@@ -10,6 +10,7 @@ export default tseslint.config(
       'coverage/**',
       'node_modules/**',
       '.data/**',
+      'test/fixtures/*/dist/**',
       'src/eventstream/storage/prisma/generated/**',
     ],
   },

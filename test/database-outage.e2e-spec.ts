@@ -1,0 +1,67 @@
+import { EventStoreUnavailableError } from '../src/eventstream';
+import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
+import { createTestDatabase, type TestDatabase } from './harness/postgres';
+import { TcpProxy } from './harness/tcp-proxy';
+
+describe('database outage', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let stream: EventStreamInstance;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const direct = new URL(db.url);
+    proxy = await TcpProxy.start({ host: direct.hostname, port: Number(direct.port) });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    stream = await startEventStream({
+      databaseUrl: viaProxy.toString(),
+      connectTimeoutMs: 1_000,
+      queryTimeoutMs: 1_500,
+    });
+  });
+  afterAll(async () => {
+    await stream?.close();
+    await proxy?.stop();
+    await db?.drop();
+  });
+
+  const sendOk = async (n: number) => (await stream.events.sendEvent('outage', 't', n)).seq;
+
+  it('rejects clearly while the database is unreachable and recovers without loss', async () => {
+    const acknowledged = [await sendOk(1), await sendOk(2)];
+
+    await proxy.refuse();
+    const refused = stream.events.sendEvent('outage', 't', 'lost');
+    await expect(refused).rejects.toThrow(EventStoreUnavailableError);
+    await expect(refused).rejects.toThrow(/Event store unavailable while trying to append events/);
+    await expect(stream.events.getEvents('outage')).rejects.toThrow(EventStoreUnavailableError);
+
+    await proxy.forward();
+    acknowledged.push(await sendOk(3));
+
+    // A database that stops answering on open connections and never answers
+    // new ones: the query and connect timeouts fire instead of sends hanging.
+    await proxy.stall();
+    const started = Date.now();
+    await expect(stream.events.sendEvent('outage', 't', 'hung')).rejects.toThrow(
+      EventStoreUnavailableError,
+    );
+    await expect(stream.events.getCurrentSeq('outage')).rejects.toThrow(EventStoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    await proxy.forward();
+    acknowledged.push(await sendOk(4));
+
+    expect(acknowledged).toEqual([1, 2, 3, 4]);
+    const stored = await db.query<{ seq: number; data: string }>(
+      `SELECT seq::int, data::text FROM eventstream.events WHERE channel = 'outage' ORDER BY seq`,
+    );
+    expect(stored).toEqual([
+      { seq: 1, data: '1' },
+      { seq: 2, data: '2' },
+      { seq: 3, data: '3' },
+      { seq: 4, data: '4' },
+    ]);
+  });
+});

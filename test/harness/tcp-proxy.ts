@@ -1,0 +1,101 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy on loopback between the app and a real server, to cut the
+ * network for real: `refuse` closes the listening port, `blackhole` accepts
+ * connections and swallows their bytes, `stall` also stops answering on open
+ * connections (a peer that hangs), `forward` restores the path.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private mode: 'forward' | 'blackhole' = 'forward';
+  private stalled = false;
+
+  private constructor(
+    private readonly target: { host: string; port: number },
+    readonly port: number,
+  ) {}
+
+  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const proxy = new TcpProxy(target, port);
+    await proxy.listen();
+    return proxy;
+  }
+
+  /** Forwards connections, opening the port again if it was closed. */
+  async forward(): Promise<void> {
+    this.mode = 'forward';
+    this.stalled = false;
+    if (!this.server) await this.listen();
+  }
+
+  /** Drops every open connection and stops listening: connects are refused. */
+  async refuse(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.dropConnections();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+
+  /** Drops every open connection; new ones are accepted but never answered. */
+  async blackhole(): Promise<void> {
+    this.mode = 'blackhole';
+    this.dropConnections();
+    if (!this.server) await this.listen();
+  }
+
+  /** Open connections stop carrying bytes, and new ones are never answered. */
+  async stall(): Promise<void> {
+    this.mode = 'blackhole';
+    this.stalled = true;
+    if (!this.server) await this.listen();
+  }
+
+  async stop(): Promise<void> {
+    await this.refuse();
+  }
+
+  private dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  private listen(): Promise<void> {
+    const server = createServer((client) => this.accept(client));
+    this.server = server;
+    return new Promise((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  private accept(client: Socket): void {
+    this.track(client);
+    if (this.mode === 'blackhole') {
+      client.resume();
+      return;
+    }
+    const upstream = this.track(createConnection(this.target));
+    const relay = (from: Socket, to: Socket) =>
+      from.on('data', (chunk) => {
+        if (!this.stalled) to.write(chunk);
+      });
+    relay(client, upstream);
+    relay(upstream, client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.once('close', close);
+    upstream.once('close', close);
+  }
+
+  private track(socket: Socket): Socket {
+    this.sockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => this.sockets.delete(socket));
+    return socket;
+  }
+}
