@@ -30,7 +30,7 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', (signal) => void shutdown(signal));
   await app.listen(settings.port, settings.host);
   logger.log(
-    `Listening on http://${settings.host}:${settings.port} in direct mode ` +
+    `Listening on http://${settings.host}:${settings.port} ` +
       `(database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
   );
 }

@@ -134,9 +134,7 @@ describe('event log', () => {
     await expect(stream.events.getEvents('short', { after: 1.5 })).rejects.toThrow(
       InvalidPositionError,
     );
-    await expect(stream.events.getEvents('short', { limit: 0 })).rejects.toThrow(
-      InvalidPositionError,
-    );
+    await expect(stream.events.getEvents('short', { limit: 0 })).rejects.toThrow(RangeError);
   });
 
   it('gives the current id of one channel or the composite id of several', async () => {

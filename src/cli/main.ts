@@ -24,8 +24,13 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const flags = parseFlags(rest);
+  const databaseUrl = flags['database-url'] ?? process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    console.error(`No database: pass --database-url or set DATABASE_URL.\n\n${USAGE}`);
+    return 1;
+  }
   const config = resolveOptions({
-    databaseUrl: flags['database-url'] ?? process.env.DATABASE_URL,
+    databaseUrl,
     schema: flags.schema ?? process.env.EVENTSTREAM_SCHEMA,
   });
   if (config.connection.kind !== 'url') return 1;
@@ -55,8 +60,8 @@ async function main(argv: string[]): Promise<number> {
 function parseFlags(args: string[]): Record<string, string> {
   const flags: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
-    if (!match) throw new Error(`Unexpected argument "${args[i]}"`);
+    const match = /^--(database-url|schema)(?:=(.*))?$/.exec(args[i]);
+    if (!match) throw new Error(`Unknown argument "${args[i]}"\n\n${USAGE}`);
     const value = match[2] ?? args[++i];
     if (value === undefined) throw new Error(`--${match[1]} needs a value`);
     flags[match[1]] = value;

@@ -77,8 +77,9 @@ export class EventStreamService {
   /**
    * Stores an event and resolves once it is committed, with its id.
    * Rejects with a typed error (`InvalidChannelError`, `InvalidEventTypeError`,
-   * `InvalidEventDataError`) before anything is stored, or with
-   * `EventStoreUnavailableError` when the database cannot be reached.
+   * `InvalidEventDataError`) before anything is stored, with
+   * `EventStoreUnavailableError` when the database cannot be reached, or with
+   * `EventStoreError` for any other database failure.
    */
   async sendEvent(channel: string, type: string, data: unknown): Promise<EventRecord> {
     const [record] = await this.sendEvents([{ channel, type, data }]);
@@ -132,7 +133,7 @@ export class EventStreamService {
       throw new InvalidPositionError(after, 'after must be a non-negative integer');
     }
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new InvalidPositionError(limit, `limit must be an integer from 1 to ${MAX_PAGE}`);
+      throw new RangeError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
     }
     const result = await this.store.read(channel, after, limit);
     switch (result.status) {

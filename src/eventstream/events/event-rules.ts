@@ -6,10 +6,10 @@ import {
 } from '../errors/eventstream.errors';
 import { EventLimits, RESERVED_EVENT_TYPES } from './event-limits';
 
-// Letters and digits of any script plus a few URL-friendly separators: enough
+// Letters (with their combining marks) and digits of any script plus a few URL-friendly separators: enough
 // for names like `user-42`, `room:lobby` or `doc/7`, and nothing that could be
 // confused with whitespace or break a header, a query string or an SSE line.
-const CHANNEL_PATTERN = /^[\p{L}\p{N}_\-.:@/~]+$/u;
+const CHANNEL_PATTERN = /^[\p{L}\p{M}\p{N}_\-.:@/~]+$/u;
 const CONTROL_CHARACTER = /\p{Cc}/u;
 
 export const CHANNEL_RULE_TEXT = 'letters, digits and any of _ - . : @ / ~';

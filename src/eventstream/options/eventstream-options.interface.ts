@@ -37,7 +37,10 @@ export interface EventStreamModuleOptions {
   connectTimeoutMs?: number;
   /** How long one query may run before it fails. Default 15000 ms. */
   queryTimeoutMs?: number;
-  /** Retention policy, or `false` to keep every event forever. */
+  /**
+   * Retention policy, or `false` to keep every event forever. On by default:
+   * 24 h and at most 100000 events per channel.
+   */
   retention?: RetentionOptions | false;
   /** Limits on channel names, event types and data size. */
   limits?: Partial<EventLimits>;

@@ -2,18 +2,19 @@ import 'reflect-metadata';
 import {
   IsBoolean,
   IsInt,
-  IsOptional,
+  IsObject,
   IsString,
   Matches,
   Max,
   Min,
   NotEquals,
   ValidateIf,
+  type ValidationArguments,
   ValidateNested,
   ValidationError,
   validateSync,
 } from 'class-validator';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamConfig, RetentionPolicy } from './eventstream-config';
@@ -21,11 +22,16 @@ import type { EventStreamModuleOptions } from './eventstream-options.interface';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+const shown = (args: ValidationArguments) => String(args.value);
+
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => [
-  IsInt({ message: '$property must be an integer, got $value' }),
-  Min(1, { message: '$property must be at least 1, got $value' }),
-  Max(max, { message: `$property must be at most ${max}, got $value` }),
+  IsInt({ message: (args) => `${args.property} must be an integer, got ${shown(args)}` }),
+  Min(1, { message: (args) => `${args.property} must be at least 1, got ${shown(args)}` }),
+  Max(max, { message: (args) => `${args.property} must be at most ${max}, got ${shown(args)}` }),
 ];
+
+/** Like `@IsOptional()`, but only `undefined` means "not given": null is a mistake. */
+const Optional = () => ValidateIf((_: object, value: unknown) => value !== undefined);
 
 function applyAll(...decorators: PropertyDecorator[]): PropertyDecorator {
   return (target, key) => decorators.forEach((decorate) => decorate(target, key));
@@ -40,59 +46,62 @@ class RetentionInput {
   @applyAll(...positiveInt())
   maxAgeMs?: number | null;
 
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt(DAY_MS))
   intervalMs?: number;
 }
 
 class LimitsInput {
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt(1024))
   maxChannelLength?: number;
 
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt(1024))
   maxEventTypeLength?: number;
 
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt(16 * 1024 * 1024))
   maxDataBytes?: number;
 }
 
 class OptionsInput {
-  @IsOptional()
+  @Optional()
   @Matches(/^postgres(ql)?:\/\//, {
     message: 'databaseUrl must be a postgres:// or postgresql:// URL',
   })
   databaseUrl?: string;
 
-  @IsOptional()
+  @Optional()
+  @IsObject({ message: 'pool must be a pg Pool' })
   pool?: Pool;
 
-  @IsOptional()
-  @IsString({ message: 'schema must be a string' })
-  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, {
-    message: 'schema must be a lower-case Postgres identifier (a-z, 0-9, _), got $value',
+  @Optional()
+  @Matches(/^(?!pg_)[a-z_][a-z0-9_]{0,62}$/, {
+    message:
+      'schema must be a lower-case Postgres identifier (a-z, 0-9, _; not starting with pg_), got $value',
   })
   // Sharing `public` would put our rows in the app's own `_prisma_migrations`.
   @NotEquals('public', {
     message: 'schema cannot be "public": the library keeps its tables and migration history apart',
   })
+  // Listed last because the first problem found is the one reported.
+  @IsString({ message: 'schema must be a string' })
   schema?: string;
 
-  @IsOptional()
+  @Optional()
   @IsBoolean({ message: 'migrate must be true or false' })
   migrate?: boolean;
 
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt(1000))
   poolSize?: number;
 
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt())
   connectTimeoutMs?: number;
 
-  @IsOptional()
+  @Optional()
   @applyAll(...positiveInt())
   queryTimeoutMs?: number;
 
@@ -100,7 +109,7 @@ class OptionsInput {
   @ValidateNested()
   retention?: RetentionInput | false;
 
-  @IsOptional()
+  @Optional()
   @ValidateNested()
   limits?: LimitsInput;
 }
@@ -130,8 +139,12 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
   } else if (databaseUrl !== undefined && pool !== undefined) {
     problems.push('give either databaseUrl or pool, not both');
   }
-  if (pool !== undefined && !(pool instanceof Pool)) problems.push('pool must be a pg Pool');
+  // Duck-typed: the app's pool may come from another copy of `pg`.
+  if (pool && (typeof pool.connect !== 'function' || typeof pool.query !== 'function')) {
+    problems.push('pool must be a pg Pool');
+  }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
+  const limits = options.limits ?? {};
 
   return {
     connection: pool
@@ -146,7 +159,11 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
     schema: options.schema ?? 'eventstream',
     migrate: options.migrate ?? false,
     retention: options.retention === false ? null : retentionPolicy(options.retention),
-    limits: { ...DEFAULT_EVENT_LIMITS, ...options.limits },
+    limits: {
+      maxChannelLength: limits.maxChannelLength ?? DEFAULT_EVENT_LIMITS.maxChannelLength,
+      maxEventTypeLength: limits.maxEventTypeLength ?? DEFAULT_EVENT_LIMITS.maxEventTypeLength,
+      maxDataBytes: limits.maxDataBytes ?? DEFAULT_EVENT_LIMITS.maxDataBytes,
+    },
   };
 }
 
@@ -167,9 +184,12 @@ function nestedInput<T extends object>(type: new () => T, value: unknown): unkno
 function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
     const path = `${prefix}${error.property}`;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      message.startsWith(error.property) ? `${prefix}${message}` : `${path}: ${message}`,
-    );
+    // One problem per option is enough to fix it: the first that applies.
+    const own = Object.values(error.constraints ?? {})
+      .slice(0, 1)
+      .map((message) =>
+        message.startsWith(error.property) ? `${prefix}${message}` : `${path}: ${message}`,
+      );
     return [...own, ...flatten(error.children ?? [], `${path}.`)];
   });
 }

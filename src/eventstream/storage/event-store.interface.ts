@@ -41,8 +41,9 @@ export interface TrimPolicy {
 }
 
 /**
- * Where events live. The default is Postgres through Prisma; another store
- * plugs in by providing {@link EVENT_STORE}. Every implementation must keep
+ * Where events live. The module registers the Postgres store (through
+ * Prisma) under {@link EVENT_STORE}; another implementation can replace that
+ * provider (e.g. `overrideProvider(EVENT_STORE)`). Every implementation must keep
  * per-channel seqs gapless and commit them in order: a reader that has seen
  * seq n+1 must never later find a new event with seq <= n.
  */

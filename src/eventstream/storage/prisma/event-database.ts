@@ -1,10 +1,11 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Pool } from 'pg';
+import { Client, type ClientBase, Pool } from 'pg';
 import { messageOf } from '../../errors/error-message';
 import { MigrationError } from '../../errors/eventstream.errors';
 import { applyMigrations, migrationStatus } from '../../migrations/migrator';
 import type { EventStreamConfig } from '../../options/eventstream-config';
+import { toStoreError } from '../store-errors';
 import { PrismaClient } from './generated/client';
 
 /**
@@ -75,11 +76,11 @@ export class EventDatabase implements OnApplicationShutdown {
 
   private async prepareSchema(config: EventStreamConfig): Promise<void> {
     const log = (message: string) => EventDatabase.logger.log(message);
-    let client;
+    let client: ClientBase & { release?: () => void };
     try {
-      client = await this.pool.connect();
+      client = await this.migrationClient(config);
     } catch (error) {
-      if (config.migrate) throw error;
+      if (config.migrate) throw toStoreError('connect at start-up', error);
       EventDatabase.logger.error(`Database unreachable at start-up: ${messageOf(error)}`);
       return;
     }
@@ -97,7 +98,26 @@ export class EventDatabase implements OnApplicationShutdown {
         );
       }
     } finally {
-      client.release();
+      if (client.release) client.release();
+      else await (client as Client).end();
     }
+  }
+
+  /**
+   * Migrations get a connection of their own, without the pool's query
+   * timeout: waiting for another instance's migration lock, or a long
+   * migration, must not be cut off after `queryTimeoutMs`.
+   */
+  private async migrationClient(config: EventStreamConfig) {
+    const { connection } = config;
+    if (connection.kind === 'pool') return connection.pool.connect();
+    const client = new Client({
+      connectionString: connection.url,
+      connectionTimeoutMillis: connection.connectTimeoutMs,
+      application_name: 'nestjs-eventstream-migrate',
+    });
+    client.on('error', this.onIdleConnectionError);
+    await client.connect();
+    return client;
   }
 }

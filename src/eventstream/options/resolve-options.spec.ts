@@ -1,0 +1,372 @@
+import { Pool } from 'pg';
+import { EventStreamConfigError } from '../errors/eventstream.errors';
+import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
+import type { EventStreamModuleOptions } from './eventstream-options.interface';
+import { resolveOptions } from './resolve-options';
+
+const URL = 'postgres://user:secret@localhost:5432/app';
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The error resolveOptions throws for `options`, given as they might come from untyped code. */
+function configError(options: unknown): EventStreamConfigError {
+  try {
+    resolveOptions(options as EventStreamModuleOptions);
+  } catch (error) {
+    if (error instanceof EventStreamConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected resolveOptions to throw, but it returned');
+}
+
+function problemsOf(options: unknown): readonly string[] {
+  return configError(options).problems;
+}
+
+describe('resolveOptions', () => {
+  describe('defaults', () => {
+    test('fills in every default for a database URL', () => {
+      expect(resolveOptions({ databaseUrl: URL })).toEqual({
+        connection: {
+          kind: 'url',
+          url: URL,
+          poolSize: 10,
+          connectTimeoutMs: 5000,
+          queryTimeoutMs: 15000,
+        },
+        schema: 'eventstream',
+        migrate: false,
+        retention: { maxEventsPerChannel: 100_000, maxAgeMs: DAY_MS, intervalMs: 60_000 },
+        limits: { maxChannelLength: 128, maxEventTypeLength: 128, maxDataBytes: 65_536 },
+      });
+    });
+
+    test('accepts postgresql:// as well as postgres://', () => {
+      const config = resolveOptions({ databaseUrl: 'postgresql://localhost/app' });
+      expect(config.connection).toMatchObject({ kind: 'url', url: 'postgresql://localhost/app' });
+    });
+
+    test('keeps the given values', () => {
+      const config = resolveOptions({
+        databaseUrl: URL,
+        schema: 'events_2',
+        migrate: true,
+        poolSize: 3,
+        connectTimeoutMs: 100,
+        queryTimeoutMs: 200,
+        retention: { maxEventsPerChannel: 50, maxAgeMs: 1000, intervalMs: 500 },
+        limits: { maxChannelLength: 64, maxEventTypeLength: 32, maxDataBytes: 1024 },
+      });
+      expect(config).toEqual({
+        connection: {
+          kind: 'url',
+          url: URL,
+          poolSize: 3,
+          connectTimeoutMs: 100,
+          queryTimeoutMs: 200,
+        },
+        schema: 'events_2',
+        migrate: true,
+        retention: { maxEventsPerChannel: 50, maxAgeMs: 1000, intervalMs: 500 },
+        limits: { maxChannelLength: 64, maxEventTypeLength: 32, maxDataBytes: 1024 },
+      });
+    });
+
+    test('treats options given as undefined as not given', () => {
+      const config = resolveOptions({
+        databaseUrl: URL,
+        pool: undefined,
+        schema: undefined,
+        migrate: undefined,
+        poolSize: undefined,
+        retention: { maxEventsPerChannel: undefined, maxAgeMs: undefined, intervalMs: undefined },
+      });
+      expect(config).toEqual(resolveOptions({ databaseUrl: URL }));
+    });
+
+    test('fills in the limits that are not given', () => {
+      expect(resolveOptions({ databaseUrl: URL, limits: { maxDataBytes: 100 } }).limits).toEqual({
+        ...DEFAULT_EVENT_LIMITS,
+        maxDataBytes: 100,
+      });
+    });
+
+    test('keeps the default for a limit given as undefined', () => {
+      const config = resolveOptions({
+        databaseUrl: URL,
+        limits: { maxChannelLength: undefined, maxDataBytes: undefined },
+      });
+      expect(config.limits).toEqual(DEFAULT_EVENT_LIMITS);
+    });
+
+    test('keeps the retention defaults for the fields not given', () => {
+      expect(
+        resolveOptions({ databaseUrl: URL, retention: { intervalMs: 1000 } }).retention,
+      ).toEqual({ maxEventsPerChannel: 100_000, maxAgeMs: DAY_MS, intervalMs: 1000 });
+      expect(resolveOptions({ databaseUrl: URL, retention: {} }).retention).toEqual({
+        maxEventsPerChannel: 100_000,
+        maxAgeMs: DAY_MS,
+        intervalMs: 60_000,
+      });
+    });
+
+    test('gives no retention for retention: false', () => {
+      expect(resolveOptions({ databaseUrl: URL, retention: false }).retention).toBeNull();
+    });
+
+    test('reads null retention fields as no limit', () => {
+      expect(
+        resolveOptions({
+          databaseUrl: URL,
+          retention: { maxEventsPerChannel: null, maxAgeMs: null },
+        }).retention,
+      ).toEqual({ maxEventsPerChannel: null, maxAgeMs: null, intervalMs: 60_000 });
+      expect(resolveOptions({ databaseUrl: URL, retention: { maxAgeMs: null } }).retention).toEqual(
+        { maxEventsPerChannel: 100_000, maxAgeMs: null, intervalMs: 60_000 },
+      );
+    });
+
+    test('accepts a schema name of exactly 63 characters', () => {
+      const schema = `s${'a'.repeat(62)}`;
+      expect(resolveOptions({ databaseUrl: URL, schema }).schema).toBe(schema);
+    });
+
+    test.each([
+      ['poolSize', 1000],
+      ['connectTimeoutMs', Number.MAX_SAFE_INTEGER],
+    ])('accepts %s at its maximum %p', (key, value) => {
+      expect(resolveOptions({ databaseUrl: URL, [key]: value }).connection).toMatchObject({
+        [key]: value,
+      });
+    });
+
+    test('accepts the largest limits and retention interval', () => {
+      const config = resolveOptions({
+        databaseUrl: URL,
+        retention: { intervalMs: DAY_MS },
+        limits: {
+          maxChannelLength: 1024,
+          maxEventTypeLength: 1024,
+          maxDataBytes: 16 * 1024 * 1024,
+        },
+      });
+      expect(config.retention?.intervalMs).toBe(DAY_MS);
+      expect(config.limits).toEqual({
+        maxChannelLength: 1024,
+        maxEventTypeLength: 1024,
+        maxDataBytes: 16 * 1024 * 1024,
+      });
+    });
+  });
+
+  describe('pool', () => {
+    let pool: Pool;
+
+    beforeEach(() => {
+      // Constructing a pool does not connect.
+      pool = new Pool();
+    });
+
+    afterEach(async () => {
+      await pool.end();
+    });
+
+    test('uses the given pool itself', () => {
+      const config = resolveOptions({ pool });
+      expect(config.connection.kind).toBe('pool');
+      expect(config.connection).toEqual({ kind: 'pool', pool });
+      expect(config.connection.kind === 'pool' && config.connection.pool).toBe(pool);
+      expect(config.schema).toBe('eventstream');
+    });
+
+    test('rejects both a pool and a database URL', () => {
+      expect(problemsOf({ pool, databaseUrl: URL })).toEqual([
+        'give either databaseUrl or pool, not both',
+      ]);
+    });
+  });
+
+  describe('errors', () => {
+    test('throws EventStreamConfigError listing every problem in its message', () => {
+      const error = configError({ databaseUrl: 'mysql://localhost/app', schema: 'public' });
+      expect(error.code).toBe('invalid-config');
+      expect(error.problems).toHaveLength(2);
+      expect(error.message).toMatch(/^Invalid EventStreamModule options:\n {2}- /);
+      for (const problem of error.problems) expect(error.message).toContain(`  - ${problem}`);
+    });
+
+    test.each([null, undefined, 'postgres://localhost/app', 42])(
+      'rejects options that are not an object: %p',
+      (options) => {
+        expect(problemsOf(options)).toEqual(['options must be an object']);
+      },
+    );
+
+    test('requires databaseUrl or pool', () => {
+      expect(problemsOf({})).toEqual(['give either databaseUrl or pool']);
+      expect(problemsOf({ schema: 'events' })).toEqual(['give either databaseUrl or pool']);
+    });
+
+    test('rejects databaseUrl: null', () => {
+      expect(() =>
+        resolveOptions({ databaseUrl: null } as unknown as EventStreamModuleOptions),
+      ).toThrow(EventStreamConfigError);
+    });
+
+    test('rejects something that is not a pg Pool as pool', () => {
+      expect(problemsOf({ pool: { query: () => undefined } })).toEqual(['pool must be a pg Pool']);
+    });
+
+    test.each(['mysql://localhost/app', 'localhost:5432', '', 'POSTGRES://localhost/app', 42])(
+      'rejects the databaseUrl %p',
+      (databaseUrl) => {
+        expect(problemsOf({ databaseUrl })).toEqual([
+          'databaseUrl must be a postgres:// or postgresql:// URL',
+        ]);
+      },
+    );
+
+    test('rejects the public schema with the reason', () => {
+      expect(problemsOf({ databaseUrl: URL, schema: 'public' })).toEqual([
+        'schema cannot be "public": the library keeps its tables and migration history apart',
+      ]);
+    });
+
+    test.each([
+      ['upper-case letters', 'Events'],
+      ['a leading digit', '1events'],
+      ['a hyphen', 'event-stream'],
+      ['a quote', 'a"b'],
+      ['64 characters', `s${'a'.repeat(63)}`],
+      ['nothing', ''],
+    ])('rejects a schema with %s', (_, schema) => {
+      expect(problemsOf({ databaseUrl: URL, schema })).toEqual([
+        `schema must be a lower-case Postgres identifier (a-z, 0-9, _; not starting with pg_), got ${schema}`,
+      ]);
+    });
+
+    test('rejects a schema that is not a string', () => {
+      expect(problemsOf({ databaseUrl: URL, schema: 5 })).toContain('schema must be a string');
+    });
+
+    test.each(['true', 1])('rejects migrate: %p', (migrate) => {
+      expect(problemsOf({ databaseUrl: URL, migrate })).toEqual(['migrate must be true or false']);
+    });
+
+    test('reports an unknown option such as a mis-cased databaseURL', () => {
+      const problems = problemsOf({ databaseURL: URL });
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^databaseURL\b.*should not exist/);
+      expect(problems[1]).toBe('give either databaseUrl or pool');
+    });
+
+    test('reports an unknown option even when the rest is valid', () => {
+      const problems = problemsOf({ databaseUrl: URL, retentionPolicy: false });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^retentionPolicy\b.*should not exist/);
+    });
+
+    test('reports unknown keys inside retention and limits with their path', () => {
+      const problems = problemsOf({
+        databaseUrl: URL,
+        retention: { maxAge: 1000 },
+        limits: { maxBytes: 10 },
+      });
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^retention\.maxAge\b.*should not exist/);
+      expect(problems[1]).toMatch(/^limits\.maxBytes\b.*should not exist/);
+    });
+
+    const numericOptions: Array<[string, (value: unknown) => object]> = [
+      ['poolSize', (value) => ({ poolSize: value })],
+      ['connectTimeoutMs', (value) => ({ connectTimeoutMs: value })],
+      ['queryTimeoutMs', (value) => ({ queryTimeoutMs: value })],
+      ['retention.maxEventsPerChannel', (value) => ({ retention: { maxEventsPerChannel: value } })],
+      ['retention.maxAgeMs', (value) => ({ retention: { maxAgeMs: value } })],
+      ['retention.intervalMs', (value) => ({ retention: { intervalMs: value } })],
+      ['limits.maxChannelLength', (value) => ({ limits: { maxChannelLength: value } })],
+      ['limits.maxEventTypeLength', (value) => ({ limits: { maxEventTypeLength: value } })],
+      ['limits.maxDataBytes', (value) => ({ limits: { maxDataBytes: value } })],
+    ];
+
+    describe.each(numericOptions)('%s', (path, option) => {
+      const problems = (value: unknown) => problemsOf({ databaseUrl: URL, ...option(value) });
+
+      test('rejects zero', () => {
+        expect(problems(0)).toEqual([`${path} must be at least 1, got 0`]);
+      });
+
+      test('rejects a negative number', () => {
+        expect(problems(-5)).toEqual([`${path} must be at least 1, got -5`]);
+      });
+
+      test('rejects a fraction', () => {
+        expect(problems(1.5)).toEqual([`${path} must be an integer, got 1.5`]);
+      });
+
+      test('rejects NaN and a numeric string', () => {
+        expect(problems(NaN)).toContain(`${path} must be an integer, got NaN`);
+        expect(problems('10')).toContain(`${path} must be an integer, got 10`);
+      });
+    });
+
+    test.each([
+      ['poolSize', { poolSize: 1001 }, 'poolSize must be at most 1000, got 1001'],
+      [
+        'retention.intervalMs',
+        { retention: { intervalMs: DAY_MS + 1 } },
+        `retention.intervalMs must be at most ${DAY_MS}, got ${DAY_MS + 1}`,
+      ],
+      [
+        'limits.maxChannelLength',
+        { limits: { maxChannelLength: 1025 } },
+        'limits.maxChannelLength must be at most 1024, got 1025',
+      ],
+      [
+        'limits.maxDataBytes',
+        { limits: { maxDataBytes: 16 * 1024 * 1024 + 1 } },
+        'limits.maxDataBytes must be at most 16777216, got 16777217',
+      ],
+    ])('rejects %s above its maximum', (_, option, problem) => {
+      expect(problemsOf({ databaseUrl: URL, ...option })).toEqual([problem]);
+    });
+
+    test.each([
+      ['a string', '24h'],
+      ['true', true],
+      ['null', null],
+    ])('rejects retention given as %s', (_, retention) => {
+      const problems = problemsOf({ databaseUrl: URL, retention });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^retention\b/);
+    });
+
+    test('rejects a limit given as null', () => {
+      expect(problemsOf({ databaseUrl: URL, limits: { maxChannelLength: null } })).toEqual([
+        expect.stringMatching(/^limits\.maxChannelLength\b/),
+      ]);
+    });
+
+    test('reports all the mistakes at once, each with its option path', () => {
+      const problems = problemsOf({
+        databaseUrl: 'mysql://localhost/app',
+        schema: 'Events',
+        poolSize: 0,
+        migrate: 'yes',
+        retention: { maxAgeMs: -1, keepFor: 10 },
+        limits: { maxDataBytes: 2.5 },
+      });
+      expect(problems.length).toBeGreaterThanOrEqual(3);
+      for (const path of [
+        'databaseUrl',
+        'schema',
+        'poolSize',
+        'migrate',
+        'retention.maxAgeMs',
+        'retention.keepFor',
+        'limits.maxDataBytes',
+      ]) {
+        expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${path}\\b`)));
+      }
+    });
+  });
+});
