@@ -17,6 +17,8 @@ export default tseslint.config(
   js.configs.recommended,
   {
     files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    // Fixtures are compiled by their own tests, against the built package.
+    ignores: ['test/fixtures/**'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -27,7 +29,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.ts'],
+    files: ['*.ts', 'test/fixtures/**/*.ts'],
     extends: [tseslint.configs.recommended],
   },
   {
