@@ -10,7 +10,12 @@ import type { EventStreamModuleOptions } from './options/eventstream-options.int
 import { resolveOptions } from './options/resolve-options';
 import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
+import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
+import { StreamHub } from './direct/stream-hub';
+import { EventStreamResponder } from './http/event-stream-responder';
+import { CHANGE_FEED } from './storage/change-feed.interface';
 import { EventDatabase } from './storage/prisma/event-database';
+import { PostgresChangeFeed } from './storage/prisma/postgres-change-feed';
 import { PrismaEventStore } from './storage/prisma/prisma-event-store';
 
 /**
@@ -43,9 +48,28 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
       useFactory: (database: EventDatabase) => new PrismaEventStore(database),
       inject: [EventDatabase],
     },
+    {
+      provide: CHANGE_FEED,
+      useFactory: (database: EventDatabase, config: EventStreamConfig) =>
+        new PostgresChangeFeed(database, config),
+      inject: [EventDatabase, EVENTSTREAM_CONFIG],
+    },
+    {
+      provide: EVENTSTREAM_AUTHORIZER,
+      useFactory: (config: EventStreamConfig) => config.authorizer ?? new AllowAllAuthorizer(),
+      inject: [EVENTSTREAM_CONFIG],
+    },
     EventStreamService,
     RetentionService,
+    StreamHub,
+    EventStreamResponder,
   ],
-  exports: [EventStreamService, EVENT_STORE, RetentionService],
+  exports: [
+    EventStreamService,
+    EventStreamResponder,
+    EVENT_STORE,
+    EVENTSTREAM_AUTHORIZER,
+    RetentionService,
+  ],
 })
 export class EventStreamModule extends EventStreamConfigurableModule {}

@@ -9,6 +9,8 @@ import {
 import { formatCompositeEventId, formatEventId } from './events/event-id';
 import { assertValidChannel, assertValidEventType, encodeEventData } from './events/event-rules';
 import type { EventStreamConfig } from './options/eventstream-config';
+import { StreamHub } from './direct/stream-hub';
+import { CHANGE_FEED, type ChangeFeed } from './storage/change-feed.interface';
 import { EVENT_STORE, type EventStore, type NewEvent } from './storage/event-store.interface';
 
 /** One event to send with {@link EventStreamService.sendEvents}. */
@@ -72,7 +74,33 @@ export class EventStreamService {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
+    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    private readonly hub: StreamHub,
   ) {}
+
+  /**
+   * Asks the authorizer again whether `user` may read `channel`, for each of
+   * their open streams on it, and closes those it now refuses with a
+   * `stream-error`, on every instance. Resolves once this instance's streams
+   * are checked; other instances check theirs when the notice reaches them.
+   *
+   * @param user the user object (identified as the module's `identifyUser`
+   * does) or the user's id.
+   */
+  async channelPermissionChanged(user: unknown, channel: string): Promise<void> {
+    assertValidChannel(channel, this.config.limits);
+    const userId =
+      typeof user === 'string' || typeof user === 'number'
+        ? String(user)
+        : this.config.identifyUser(user);
+    if (userId === undefined) {
+      throw new TypeError('channelPermissionChanged needs a user with an id, or the id itself');
+    }
+    await Promise.all([
+      this.hub.recheck(userId, channel),
+      this.feed.announcePermissionChange(userId, channel),
+    ]);
+  }
 
   /**
    * Stores an event and resolves once it is committed, with its id.

@@ -12,6 +12,15 @@ export type {
   RetentionOptions,
 } from './options/eventstream-options.interface';
 export { RetentionService } from './retention/retention.service';
+export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
+export {
+  EVENTSTREAM_AUTHORIZER,
+  AllowAllAuthorizer,
+  type ChannelAuthorizer,
+  type ChannelAccess,
+} from './auth/channel-authorizer.interface';
+export type { UserResolver, UserIdentifier } from './auth/user-identity';
+export type { CorsOptions } from './options/eventstream-options.interface';
 export {
   DEFAULT_EVENT_LIMITS,
   RESERVED_EVENT_TYPES,

@@ -100,6 +100,22 @@ export class EventStoreUnavailableError extends EventStreamError {
   }
 }
 
+/** The authorizer said no: 401 when there was no user, 403 otherwise. */
+export class ChannelAccessDeniedError extends EventStreamError {
+  readonly code = 'access-denied';
+
+  constructor(
+    readonly channel: string,
+    readonly authenticated: boolean,
+  ) {
+    super(
+      authenticated
+        ? `Not allowed to read channel ${describe(channel)}`
+        : `Sign in to read channel ${describe(channel)}`,
+    );
+  }
+}
+
 /** A store failure whose cause is not the database being unreachable. */
 export class EventStoreError extends EventStreamError {
   readonly code = 'store-failed';

@@ -14,6 +14,11 @@ const CONTROL_CHARACTER = /\p{Cc}/u;
 
 export const CHANNEL_RULE_TEXT = 'letters, digits and any of _ - . : @ / ~';
 
+/** Whether `name` is made only of the characters a channel name may hold (length aside). */
+export function hasChannelCharacters(name: string): boolean {
+  return CHANNEL_PATTERN.test(name);
+}
+
 export function assertValidChannel(
   channel: unknown,
   limits: EventLimits,

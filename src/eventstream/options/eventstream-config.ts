@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
+import type { UserIdentifier, UserResolver } from '../auth/user-identity';
 import type { EventLimits } from '../events/event-limits';
 
 export type DatabaseConnectionConfig =
@@ -17,6 +19,19 @@ export interface RetentionPolicy {
   readonly intervalMs: number;
 }
 
+export interface StreamSettings {
+  readonly maxChannels: number;
+  readonly keepAliveMs: number;
+  readonly pageSize: number;
+  readonly slowClientTimeoutMs: number;
+}
+
+export interface CorsPolicy {
+  readonly origins: readonly string[] | '*';
+  readonly credentials: boolean;
+  readonly maxAgeSeconds: number;
+}
+
 /** The module options, validated once and with every default filled in. */
 export interface EventStreamConfig {
   readonly connection: DatabaseConnectionConfig;
@@ -24,4 +39,9 @@ export interface EventStreamConfig {
   readonly migrate: boolean;
   readonly retention: RetentionPolicy | null;
   readonly limits: EventLimits;
+  readonly stream: StreamSettings;
+  readonly authorizer: ChannelAuthorizer<unknown, unknown> | null;
+  readonly resolveUser: UserResolver;
+  readonly identifyUser: UserIdentifier;
+  readonly cors: CorsPolicy | null;
 }

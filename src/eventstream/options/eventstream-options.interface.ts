@@ -1,5 +1,17 @@
 import type { Pool } from 'pg';
+import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
+import type { UserIdentifier, UserResolver } from '../auth/user-identity';
 import type { EventLimits } from '../events/event-limits';
+
+/** Cross-origin access to the events endpoint, for pages served from other origins. */
+export interface CorsOptions {
+  /** Origins allowed to read streams, e.g. `['https://app.example.com']`, or `'*'` for any. */
+  origins: readonly string[] | '*';
+  /** Let browsers send cookies (`EventSource(url, { withCredentials: true })`). Default false. */
+  credentials?: boolean;
+  /** How long browsers may cache a preflight answer, in seconds. Default 600. */
+  maxAgeSeconds?: number;
+}
 
 /** How long events are kept. Trimming runs in the background on every instance. */
 export interface RetentionOptions {
@@ -44,4 +56,26 @@ export interface EventStreamModuleOptions {
   retention?: RetentionOptions | false;
   /** Limits on channel names, event types and data size. */
   limits?: Partial<EventLimits>;
+  /** Most channels one stream may read. Default 10. */
+  maxChannelsPerStream?: number;
+  /** Idle streams get a `keep-alive` event this often, in milliseconds. Default 20000. */
+  keepAliveMs?: number;
+  /** Events read from the database per query while a stream catches up. Default 100. */
+  replayPageSize?: number;
+  /**
+   * A stream whose client takes no data for this long while events wait is
+   * closed; the client resumes from its last id. Default 30000 ms.
+   */
+  slowClientTimeoutMs?: number;
+  /**
+   * Decides who may read which channel. Default: everyone may read every
+   * channel. Give a provider of your app through `forRootAsync`'s `inject`.
+   */
+  authorizer?: ChannelAuthorizer<never, never>;
+  /** Finds the user of a request. Default: `request.user`. */
+  resolveUser?: UserResolver;
+  /** A stable key for a user, to find their streams on revocation. Default: `id`, else `sub`. */
+  identifyUser?: UserIdentifier;
+  /** CORS for the events endpoint. Default: none (same origin only). */
+  cors?: CorsOptions;
 }

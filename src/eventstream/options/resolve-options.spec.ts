@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
+import { defaultUserIdentifier, defaultUserResolver } from '../auth/user-identity';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
 import { resolveOptions } from './resolve-options';
@@ -37,7 +38,63 @@ describe('resolveOptions', () => {
         migrate: false,
         retention: { maxEventsPerChannel: 100_000, maxAgeMs: DAY_MS, intervalMs: 60_000 },
         limits: { maxChannelLength: 128, maxEventTypeLength: 128, maxDataBytes: 65_536 },
+        stream: {
+          maxChannels: 10,
+          keepAliveMs: 20_000,
+          pageSize: 100,
+          slowClientTimeoutMs: 30_000,
+        },
+        authorizer: null,
+        resolveUser: defaultUserResolver,
+        identifyUser: defaultUserIdentifier,
+        cors: null,
       });
+    });
+
+    test('keeps the stream settings, authorizer, user hooks and CORS given', () => {
+      const authorizer = { canReadChannel: () => true };
+      const resolveUser = () => 'u';
+      const identifyUser = () => 'id';
+      const config = resolveOptions({
+        databaseUrl: URL,
+        maxChannelsPerStream: 3,
+        keepAliveMs: 1000,
+        replayPageSize: 7,
+        slowClientTimeoutMs: 2000,
+        authorizer,
+        resolveUser,
+        identifyUser,
+        cors: { origins: ['https://a.example'], credentials: true },
+      });
+      expect(config.stream).toEqual({
+        maxChannels: 3,
+        keepAliveMs: 1000,
+        pageSize: 7,
+        slowClientTimeoutMs: 2000,
+      });
+      expect(config.authorizer).toBe(authorizer);
+      expect(config.resolveUser).toBe(resolveUser);
+      expect(config.identifyUser).toBe(identifyUser);
+      expect(config.cors).toEqual({
+        origins: ['https://a.example'],
+        credentials: true,
+        maxAgeSeconds: 600,
+      });
+    });
+
+    test('refuses an authorizer without canReadChannel, non-function hooks and bad CORS', () => {
+      expect(
+        problemsOf({
+          databaseUrl: URL,
+          authorizer: { canRead: () => true },
+          resolveUser: 'user',
+          cors: { origins: 'https://a.example' },
+        }),
+      ).toEqual([
+        'authorizer must be an object with a canReadChannel method',
+        'resolveUser must be a function',
+        "cors.origins must be '*' or an array of origins",
+      ]);
     });
 
     test('accepts postgresql:// as well as postgres://', () => {
@@ -56,7 +113,7 @@ describe('resolveOptions', () => {
         retention: { maxEventsPerChannel: 50, maxAgeMs: 1000, intervalMs: 500 },
         limits: { maxChannelLength: 64, maxEventTypeLength: 32, maxDataBytes: 1024 },
       });
-      expect(config).toEqual({
+      expect(config).toMatchObject({
         connection: {
           kind: 'url',
           url: URL,

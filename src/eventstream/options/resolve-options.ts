@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import {
+  IsArray,
   IsBoolean,
   IsInt,
   IsObject,
@@ -8,6 +9,7 @@ import {
   Max,
   Min,
   NotEquals,
+  ValidateBy,
   ValidateIf,
   type ValidationArguments,
   ValidateNested,
@@ -15,6 +17,7 @@ import {
   validateSync,
 } from 'class-validator';
 import type { Pool } from 'pg';
+import { defaultUserIdentifier, defaultUserResolver } from '../auth/user-identity';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamConfig, RetentionPolicy } from './eventstream-config';
@@ -65,6 +68,23 @@ class LimitsInput {
   maxDataBytes?: number;
 }
 
+class CorsInput {
+  @ValidateIf((_, value) => value !== '*')
+  @IsArray({ message: "origins must be '*' or an array of origins" })
+  @IsString({ each: true, message: 'origins must hold origin strings' })
+  origins!: readonly string[] | '*';
+
+  @Optional()
+  @IsBoolean({ message: 'credentials must be true or false' })
+  credentials?: boolean;
+
+  @Optional()
+  @applyAll(...positiveInt(86_400))
+  maxAgeSeconds?: number;
+}
+
+const isFunction = (value: unknown) => typeof value === 'function';
+
 class OptionsInput {
   @Optional()
   @Matches(/^postgres(ql)?:\/\//, {
@@ -112,6 +132,53 @@ class OptionsInput {
   @Optional()
   @ValidateNested()
   limits?: LimitsInput;
+
+  @Optional()
+  @applyAll(...positiveInt(100))
+  maxChannelsPerStream?: number;
+
+  @Optional()
+  @applyAll(...positiveInt(DAY_MS))
+  keepAliveMs?: number;
+
+  @Optional()
+  @applyAll(...positiveInt(10_000))
+  replayPageSize?: number;
+
+  @Optional()
+  @applyAll(...positiveInt(DAY_MS))
+  slowClientTimeoutMs?: number;
+
+  @Optional()
+  @ValidateBy({
+    name: 'isAuthorizer',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        isFunction((value as { canReadChannel?: unknown }).canReadChannel),
+      defaultMessage: () => 'authorizer must be an object with a canReadChannel method',
+    },
+  })
+  authorizer?: unknown;
+
+  @Optional()
+  @ValidateBy({
+    name: 'isFunction',
+    validator: { validate: isFunction, defaultMessage: () => 'resolveUser must be a function' },
+  })
+  resolveUser?: unknown;
+
+  @Optional()
+  @ValidateBy({
+    name: 'isFunction',
+    validator: { validate: isFunction, defaultMessage: () => 'identifyUser must be a function' },
+  })
+  identifyUser?: unknown;
+
+  @Optional()
+  @ValidateNested()
+  cors?: CorsInput;
 }
 
 /**
@@ -125,6 +192,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
   const input = Object.assign(new OptionsInput(), options, {
     retention: nestedInput(RetentionInput, options.retention),
     limits: nestedInput(LimitsInput, options.limits),
+    cors: nestedInput(CorsInput, options.cors),
   });
   const problems = flatten(
     validateSync(input, {
@@ -164,6 +232,22 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
       maxEventTypeLength: limits.maxEventTypeLength ?? DEFAULT_EVENT_LIMITS.maxEventTypeLength,
       maxDataBytes: limits.maxDataBytes ?? DEFAULT_EVENT_LIMITS.maxDataBytes,
     },
+    stream: {
+      maxChannels: options.maxChannelsPerStream ?? 10,
+      keepAliveMs: options.keepAliveMs ?? 20_000,
+      pageSize: options.replayPageSize ?? 100,
+      slowClientTimeoutMs: options.slowClientTimeoutMs ?? 30_000,
+    },
+    authorizer: options.authorizer ?? null,
+    resolveUser: options.resolveUser ?? defaultUserResolver,
+    identifyUser: options.identifyUser ?? defaultUserIdentifier,
+    cors: options.cors
+      ? {
+          origins: options.cors.origins,
+          credentials: options.cors.credentials ?? false,
+          maxAgeSeconds: options.cors.maxAgeSeconds ?? 600,
+        }
+      : null,
   };
 }
 

@@ -9,6 +9,7 @@ import type {
 import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
+import { HEAD_PREFIX, notifyChannel } from './notify-channel';
 
 const TRIM_BATCH = 5_000;
 
@@ -28,14 +29,18 @@ interface BumpedChannel {
  * draw a higher seq after the first has committed: commit order is seq order,
  * with no gaps, across any number of pools and processes. Counter rows are
  * taken in channel-name order, so multi-channel batches cannot deadlock.
+ * The same statement NOTIFYs each channel's new head, which Postgres
+ * delivers only if the statement commits.
  */
 export class PrismaEventStore implements EventStore {
   private readonly appendSql: string;
+  private readonly notifyChannel: string;
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
 
   constructor(private readonly database: EventDatabase) {
     const schema = quoteIdentifier(database.schema);
+    this.notifyChannel = notifyChannel(database.schema);
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
     this.appendSql = `
@@ -57,7 +62,8 @@ export class PrismaEventStore implements EventStore {
         FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
         RETURNING created_at
       )
-      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at
+      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
+             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified
       FROM bumped b`;
     // Both trims delete a prefix of each channel (seq <= bound), so what is
     // kept is always a contiguous range, and neither touches counter rows, so
@@ -99,6 +105,7 @@ export class PrismaEventStore implements EventStore {
         events.map((e) => e.channel),
         events.map((e) => e.type),
         events.map((e) => e.json),
+        this.notifyChannel,
       );
     } catch (error) {
       throw toStoreError('append events', error);

@@ -1,0 +1,17 @@
+/**
+ * Finds the user of a request (as the HTTP platform gives it to controllers).
+ * Default: `request.user`, as Nest guards and Passport set it.
+ */
+export type UserResolver = (request: object) => unknown;
+
+/** A stable key for a user, to find their open streams. Default: `user.id`, else `user.sub`. */
+export type UserIdentifier = (user: unknown) => string | undefined;
+
+export const defaultUserResolver: UserResolver = (request) => (request as { user?: unknown }).user;
+
+export const defaultUserIdentifier: UserIdentifier = (user) => {
+  if (typeof user !== 'object' || user === null) return undefined;
+  const { id, sub } = user as { id?: unknown; sub?: unknown };
+  const key = id ?? sub;
+  return typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
+};

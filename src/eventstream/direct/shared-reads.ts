@@ -1,0 +1,22 @@
+import type { EventStore, ReadResult } from '../storage/event-store.interface';
+
+/**
+ * Reads through the store, merging identical reads that are in flight: when
+ * an event arrives, every stream of its channel sits at the same cursor and
+ * asks for the same page, and one query answers them all.
+ */
+export class SharedReads {
+  private readonly inFlight = new Map<string, Promise<ReadResult>>();
+
+  constructor(private readonly store: EventStore) {}
+
+  read(channel: string, afterSeq: number, limit: number): Promise<ReadResult> {
+    const key = `${afterSeq} ${limit} ${channel}`;
+    let read = this.inFlight.get(key);
+    if (!read) {
+      read = this.store.read(channel, afterSeq, limit).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, read);
+    }
+    return read;
+  }
+}

@@ -1,0 +1,197 @@
+import type { ServerResponse } from 'node:http';
+import { formatCompositeEventId } from '../events/event-id';
+import { KEEP_ALIVE, encodeFrame, streamErrorFrame, streamResetFrame } from '../sse/sse-frames';
+import type { StoredEvent } from '../storage/event-store.interface';
+import type { SharedReads } from './shared-reads';
+
+export interface StreamConnectionSettings {
+  readonly pageSize: number;
+  readonly keepAliveMs: number;
+  readonly slowClientTimeoutMs: number;
+}
+
+/** Why a stream ended, for logs and for the stream's owner. */
+export type CloseReason = 'client' | 'shutdown' | 'slow-client' | 'error' | 'revoked' | 'expired';
+
+/**
+ * One open SSE stream in direct mode. It keeps a cursor per channel and only
+ * ever moves it forward, by reading from the store in seq order: replay after
+ * connect and live delivery are the same loop, so nothing can be sent twice
+ * or skipped between them. Notifications only raise the known head.
+ */
+export class StreamConnection {
+  private readonly cursors = new Map<string, number>();
+  private readonly heads = new Map<string, number>();
+  private pumping = false;
+  private pumpAgain = false;
+  private readonly keepAliveTimer: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly channels: readonly string[],
+    readonly user: unknown,
+    readonly userId: string | undefined,
+    readonly request: object,
+    private readonly response: ServerResponse,
+    private readonly reads: SharedReads,
+    private readonly settings: StreamConnectionSettings,
+    private readonly onClosed: (connection: StreamConnection, reason: CloseReason) => void,
+  ) {
+    // Re-armed by every write, so it fires only after keepAliveMs of silence.
+    this.keepAliveTimer = setTimeout(() => this.keepAlive(), settings.keepAliveMs);
+    this.keepAliveTimer.unref();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Starts delivery. `positions` holds the client's last seq per channel;
+   * channels without one start from `heads` (now).
+   */
+  start(positions: ReadonlyMap<string, number>, heads: ReadonlyMap<string, number>): void {
+    for (const channel of this.channels) {
+      const head = heads.get(channel) ?? 0;
+      this.cursors.set(channel, positions.get(channel) ?? head);
+      this.raiseHead(channel, head);
+    }
+    this.pump();
+  }
+
+  /** Events of `channel` up to `seq` are committed. */
+  notifyHead(channel: string, seq: number): void {
+    if (this.raiseHead(channel, seq)) this.pump();
+  }
+
+  expireAt(expiresAt: Date): void {
+    clearTimeout(this.expiryTimer);
+    // setTimeout holds at most 2^31 - 1 ms; a later expiry is re-armed then.
+    const delay = Math.min(Math.max(expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => {
+      if (Date.now() >= expiresAt.getTime()) {
+        this.fail('expired', 'forbidden', 'Access to this stream has expired');
+      } else this.expireAt(expiresAt);
+    }, delay);
+    this.expiryTimer.unref();
+  }
+
+  /** Ends the stream with a terminal `stream-error` event. */
+  fail(reason: CloseReason, condition: string, text: string): void {
+    if (this.closed) return;
+    this.response.write(streamErrorFrame(condition, text));
+    this.close(reason);
+  }
+
+  close(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.keepAliveTimer);
+    clearTimeout(this.expiryTimer);
+    if (!this.response.writableEnded) this.response.end();
+    this.onClosed(this, reason);
+  }
+
+  private raiseHead(channel: string, seq: number): boolean {
+    if (seq <= (this.heads.get(channel) ?? -1)) return false;
+    this.heads.set(channel, seq);
+    return true;
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    this.catchUp()
+      .catch(() => this.close('error'))
+      .finally(() => (this.pumping = false));
+  }
+
+  private async catchUp(): Promise<void> {
+    do {
+      this.pumpAgain = false;
+      for (const channel of this.channels) {
+        // Unequal also when the client's position is beyond the head: the
+        // read then reports it, and the stream is reset.
+        while (!this.closed && this.cursor(channel) !== (this.heads.get(channel) ?? 0)) {
+          if (!(await this.writable())) return;
+          if (!(await this.deliverPage(channel))) break;
+        }
+      }
+    } while (this.pumpAgain && !this.closed);
+  }
+
+  /** Sends the next page of `channel`; false when there was nothing to send. */
+  private async deliverPage(channel: string): Promise<boolean> {
+    const after = this.cursor(channel);
+    const result = await this.reads.read(channel, after, this.settings.pageSize);
+    if (this.closed) return false;
+    if (result.status !== 'events') {
+      // Events after the cursor were trimmed, or the cursor is beyond the
+      // head (a recreated database): say so, then go on from the head.
+      this.cursors.set(channel, result.headSeq);
+      this.heads.set(channel, result.headSeq);
+      this.write(streamResetFrame([channel], this.currentId()));
+      return true;
+    }
+    const fresh = result.events.filter((event) => event.seq > after);
+    for (const event of fresh) this.writeEvent(event);
+    this.raiseHead(channel, result.headSeq);
+    return fresh.length > 0;
+  }
+
+  private writeEvent(event: StoredEvent): void {
+    this.cursors.set(event.channel, event.seq);
+    this.write(
+      encodeFrame({ event: event.type, id: this.currentId(), data: JSON.stringify(event.data) }),
+    );
+  }
+
+  private currentId(): string {
+    return formatCompositeEventId(this.cursors);
+  }
+
+  private cursor(channel: string): number {
+    return this.cursors.get(channel) ?? 0;
+  }
+
+  private write(frame: string): void {
+    this.keepAliveTimer.refresh();
+    this.response.write(frame);
+    // Behind a `compression` middleware, push each event out at once.
+    (this.response as ServerResponse & { flush?: () => void }).flush?.();
+  }
+
+  /**
+   * Waits until the client has taken what was written. A slow client costs
+   * at most one page of memory: its cursor stays put and it catches up from
+   * the table once it reads again, or is closed past the timeout.
+   */
+  private async writable(): Promise<boolean> {
+    if (!this.response.writableNeedDrain) return !this.closed;
+    const drained = await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.response.off('drain', onDrain);
+        this.response.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), this.settings.slowClientTimeoutMs);
+      this.response.once('drain', onDrain);
+      this.response.once('close', onClose);
+    });
+    if (!drained) this.close(this.response.destroyed ? 'client' : 'slow-client');
+    return drained && !this.closed;
+  }
+
+  private keepAlive(): void {
+    if (this.closed) return;
+    if (this.response.writableNeedDrain) this.keepAliveTimer.refresh();
+    else this.write(KEEP_ALIVE);
+  }
+}

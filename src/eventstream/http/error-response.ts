@@ -1,0 +1,69 @@
+import { Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { messageOf } from '../errors/error-message';
+import {
+  ChannelAccessDeniedError,
+  EventStoreError,
+  EventStoreUnavailableError,
+  InvalidChannelError,
+  InvalidPositionError,
+} from '../errors/eventstream.errors';
+import { streamErrorFrame } from '../sse/sse-frames';
+
+interface HttpFailure {
+  readonly status: number;
+  readonly condition: string;
+  readonly message: string;
+}
+
+const logger = new Logger('EventStream');
+
+/** The one place where the library's errors become HTTP statuses. */
+export function httpFailure(error: unknown): HttpFailure {
+  if (error instanceof InvalidChannelError || error instanceof InvalidPositionError) {
+    return { status: 400, condition: 'bad-request', message: error.message };
+  }
+  if (error instanceof ChannelAccessDeniedError) {
+    return error.authenticated
+      ? { status: 403, condition: 'forbidden', message: error.message }
+      : { status: 401, condition: 'unauthorized', message: error.message };
+  }
+  if (error instanceof EventStoreUnavailableError || error instanceof EventStoreError) {
+    return { status: 503, condition: 'unavailable', message: 'The event store is unavailable' };
+  }
+  logger.error(`Stream request failed: ${messageOf(error)}`);
+  return { status: 500, condition: 'internal-error', message: 'Internal error' };
+}
+
+/**
+ * Answers a failed stream request with a real status (a browser keeps
+ * reconnecting to a 200 forever): a single `stream-error` event for SSE
+ * clients, JSON for everyone else.
+ */
+export function writeErrorResponse(
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: unknown,
+): void {
+  const failure = httpFailure(error);
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  const wantsStream = (request.headers.accept ?? '').includes('text/event-stream');
+  response.statusCode = failure.status;
+  response.setHeader('Cache-Control', 'no-cache, no-transform');
+  if (wantsStream) {
+    response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    response.end(streamErrorFrame(failure.condition, failure.message));
+  } else {
+    response.setHeader('Content-Type', 'application/json; charset=utf-8');
+    response.end(
+      JSON.stringify({
+        statusCode: failure.status,
+        error: failure.condition,
+        message: failure.message,
+      }),
+    );
+  }
+}

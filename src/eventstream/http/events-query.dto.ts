@@ -1,0 +1,55 @@
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsOptional,
+  IsString,
+  MaxLength,
+  validateSync,
+} from 'class-validator';
+import { InvalidChannelError, InvalidPositionError } from '../errors/eventstream.errors';
+
+// Far above any id the library writes; Node's header limit (16 KiB) stops
+// longer ones anyway. The exact bound per stream is checked when parsing.
+const MAX_LAST_EVENT_ID = 65_536;
+
+const NO_CHANNEL = 'give at least one channel: ?channel=NAME (repeatable) or ?channels=A,B';
+
+/** The query of a stream request, as the client sent it. */
+export class EventsQueryDto {
+  @IsArray()
+  @ArrayNotEmpty({ message: NO_CHANNEL })
+  @IsString({ each: true })
+  channels: string[] = [];
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_LAST_EVENT_ID, {
+    message: `lastEventId is at most ${MAX_LAST_EVENT_ID} characters`,
+  })
+  lastEventId?: string;
+
+  /**
+   * Reads `?channel=a&channel=b`, `?channels=a,b` (both may be combined) and
+   * `?lastEventId=` (the last non-empty one wins) from a request URL.
+   */
+  static fromUrl(url: string | undefined): EventsQueryDto {
+    const params = new URL(url ?? '/', 'http://localhost').searchParams;
+    const query = new EventsQueryDto();
+    query.channels = [
+      ...params.getAll('channel'),
+      ...params.getAll('channels').flatMap((list) => list.split(',')),
+    ];
+    query.lastEventId = params.getAll('lastEventId').filter(Boolean).at(-1);
+    return query;
+  }
+
+  /** @throws InvalidChannelError or InvalidPositionError with every problem found. */
+  validate(): void {
+    const [problem] = validateSync(this);
+    if (!problem) return;
+    const message = Object.values(problem.constraints ?? {}).join('; ');
+    if (problem.property === 'lastEventId')
+      throw new InvalidPositionError(this.lastEventId, message);
+    throw new InvalidChannelError(this.channels, message);
+  }
+}
