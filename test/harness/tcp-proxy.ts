@@ -60,7 +60,8 @@ export class TcpProxy {
     await this.refuse();
   }
 
-  private dropConnections(): void {
+  /** Cuts every open connection and keeps accepting new ones. */
+  dropConnections(): void {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
   }

@@ -89,7 +89,9 @@ export class StreamConnection {
     this.closed = true;
     clearTimeout(this.keepAliveTimer);
     clearTimeout(this.expiryTimer);
-    if (!this.response.writableEnded) this.response.end();
+    // A slow client would never take the rest of its buffer: drop it.
+    if (reason === 'slow-client') this.response.destroy();
+    else if (!this.response.writableEnded) this.response.end();
     this.onClosed(this, reason);
   }
 
