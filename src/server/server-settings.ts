@@ -7,6 +7,8 @@ export interface ServerSettings {
   /** Unset: an embedded Postgres keeps its data in `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  /** Unset: no publish endpoint. */
+  readonly publishKey: string | undefined;
 }
 
 export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
@@ -19,5 +21,6 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.EVENTSTREAM_DATA_DIR || '.data'),
+    publishKey: env.EVENTSTREAM_PUBLISH_KEY || undefined,
   };
 }
