@@ -47,6 +47,59 @@ describe('delivery in direct mode', () => {
     expect(numbers(onB)).toEqual(range(20));
   });
 
+  it('sends the same bytes for an event whether replayed, live, or from another instance', async () => {
+    const [a, b] = [await start(), await start()];
+    const frameOf = async (url: string) => {
+      const { response } = await openStream(url);
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      return {
+        frame: async () => {
+          await waitFor(() => text.includes('id: same:1\n'));
+          response.destroy();
+          return text.slice(
+            text.indexOf('event: n\n'),
+            text.indexOf('\n\n', text.indexOf('id: same:1')) + 2,
+          );
+        },
+        opened: () => text.includes('stream-open'),
+      };
+    };
+    const liveOnA = await frameOf(a.streamUrl('channel=same'));
+    const liveOnB = await frameOf(b.streamUrl('channel=same'));
+    await waitFor(() => liveOnA.opened() && liveOnB.opened());
+    await a.events.sendEvent('same', 'n', { text: 'line\nbreak', emoji: '😀' });
+    const replayed = await frameOf(b.streamUrl('channel=same&lastEventId=same:0'));
+    const frames = await Promise.all([liveOnA.frame(), liveOnB.frame(), replayed.frame()]);
+    expect(frames[0]).toBe('event: n\nid: same:1\ndata: {"text":"line\\nbreak","emoji":"😀"}\n\n');
+    expect(frames[1]).toBe(frames[0]);
+    expect(frames[2]).toBe(frames[0]);
+  });
+
+  it('ends only the stream whose authorizer failed, and keeps serving', async () => {
+    const app = await startHttpApp({
+      options: {
+        databaseUrl: db.url,
+        authorizer: {
+          canReadChannel: (_user: unknown, channel: string) => {
+            if (channel === 'boom') throw new Error('authorizer bug');
+            return true;
+          },
+        },
+      },
+    });
+    apps.push(app);
+    const failed = await fetch(app.streamUrl('channel=boom'));
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({
+      statusCode: 500,
+      error: 'internal-error',
+      message: 'Internal error',
+    });
+    const fine = record(app.streamUrl('channel=fine'));
+    await fine.until((c) => c.opens === 1);
+  });
+
   it('gives a client that keeps dropping every event exactly once, in order', async () => {
     const app = await start();
     const proxy = await TcpProxy.start({
