@@ -19,4 +19,12 @@ export class SharedReads {
     }
     return read;
   }
+
+  /**
+   * Reads without joining a read in flight, which may have started before
+   * the commit the caller was just told about.
+   */
+  readFresh(channel: string, afterSeq: number, limit: number): Promise<ReadResult> {
+    return this.store.read(channel, afterSeq, limit);
+  }
 }

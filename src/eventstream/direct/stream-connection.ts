@@ -129,7 +129,12 @@ export class StreamConnection {
   /** Sends the next page of `channel`; false when there was nothing to send. */
   private async deliverPage(channel: string): Promise<boolean> {
     const after = this.cursor(channel);
-    const result = await this.reads.read(channel, after, this.settings.pageSize);
+    let result = await this.reads.read(channel, after, this.settings.pageSize);
+    if (result.status === 'events' && result.events.length === 0 && !this.closed) {
+      // A shared read that began before the commit we heard of finds nothing
+      // new; ask once more on our own rather than wait for the next commit.
+      result = await this.reads.readFresh(channel, after, this.settings.pageSize);
+    }
     if (this.closed) return false;
     if (result.status !== 'events') {
       // Events after the cursor were trimmed, or the cursor is beyond the
