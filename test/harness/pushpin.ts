@@ -1,0 +1,139 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../src/server/free-port';
+
+const STOCK_CONFIG = '/etc/pushpin/pushpin.conf';
+export const PUSHPIN_INSTALL_HINT =
+  "Pushpin is not installed: run `apt-get install -y pushpin` (Debian's package; .ci/run does).";
+
+export interface PushpinOptions {
+  /** The app behind Pushpin, on loopback. */
+  readonly backendPort: number;
+  /** Pushpin signs proxied requests with this key (`Grip-Sig`). */
+  readonly sigKey: string;
+}
+
+export interface RunningPushpin {
+  /** Where clients connect: `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Pushpin's HTTP publish API: `http://127.0.0.1:PORT`. */
+  readonly publishUrl: string;
+  /** A GRIP URL for the app: publish API plus the signature key. */
+  readonly gripUrl: string;
+  stop(): Promise<void>;
+  /** Stops and starts it again on the same ports. */
+  restart(): Promise<void>;
+  logs(): Promise<string>;
+}
+
+export function pushpinInstalled(): boolean {
+  if (!existsSync(STOCK_CONFIG)) return false;
+  try {
+    execFileSync('pushpin', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts Debian's Pushpin from a config of its own in a temp dir, on free
+ * loopback ports, in front of `backendPort`. Debian's build points its
+ * outgoing HTTP client at a system zurl daemon that nothing runs, so this
+ * config runs its own zurl and points the proxy at it.
+ */
+export async function startPushpin(options: PushpinOptions): Promise<RunningPushpin> {
+  if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
+  const dir = await mkdtemp(join(tmpdir(), 'eventstream-pushpin-'));
+  const [rundir, logdir] = [join(dir, 'run'), join(dir, 'log')];
+  await mkdir(rundir);
+  await mkdir(logdir);
+  const ports = {
+    http: await freePort(),
+    publish: await freePort(),
+    pushIn: await freePort(),
+    pushInSub: await freePort(),
+    command: await freePort(),
+  };
+  const zurl = `ipc://${rundir}/pushpin-`;
+  const config = (await readFile(STOCK_CONFIG, 'utf8'))
+    .replace(/^rundir=.*$/m, `rundir=${rundir}`)
+    .replace(/^logdir=.*$/m, `logdir=${logdir}`)
+    .replace(/^services=.*$/m, 'services=condure,zurl,pushpin-proxy,pushpin-handler')
+    .replace(/^http_port=.*$/m, `http_port=${ports.http}`)
+    .replace(/^push_in_http_port=.*$/m, `push_in_http_port=${ports.publish}`)
+    .replace(/^push_in_spec=.*$/m, `push_in_spec=tcp://127.0.0.1:${ports.pushIn}`)
+    .replace(/^push_in_sub_specs=.*$/m, `push_in_sub_specs=tcp://127.0.0.1:${ports.pushInSub}`)
+    .replace(/^command_spec=tcp.*$/m, `command_spec=tcp://127.0.0.1:${ports.command}`)
+    .replace(/^sig_key=.*$/m, `sig_key=${options.sigKey}`)
+    .replace(/^updates_check=.*$/m, 'updates_check=off')
+    .replace(
+      /^\[proxy\]$/m,
+      [
+        '[proxy]',
+        `zurl_out_specs=${zurl}zurl-in`,
+        `zurl_out_stream_specs=${zurl}zurl-in-stream`,
+        `zurl_in_specs=${zurl}zurl-out`,
+      ].join('\n'),
+    );
+  const configPath = join(dir, 'pushpin.conf');
+  await writeFile(configPath, config);
+  await writeFile(join(dir, 'routes'), `* 127.0.0.1:${options.backendPort}\n`);
+
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    child = spawn('pushpin', ['--config', configPath], { stdio: 'ignore', detached: false });
+    await Promise.all([waitForPort(ports.http), waitForPort(ports.publish)]);
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await launch();
+  return {
+    url: `http://127.0.0.1:${ports.http}`,
+    publishUrl: `http://127.0.0.1:${ports.publish}`,
+    gripUrl: `http://127.0.0.1:${ports.publish}/?iss=pushpin&key=${options.sigKey}`,
+    stop: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    logs: async () => {
+      const { readdir } = await import('node:fs/promises');
+      const files = await readdir(logdir);
+      const texts = await Promise.all(files.map((f) => readFile(join(logdir, f), 'utf8')));
+      return texts.join('\n');
+    },
+  };
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`Pushpin did not open port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,66 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  pushpinInstalled,
+  PUSHPIN_INSTALL_HINT,
+  startPushpin,
+  type RunningPushpin,
+} from './harness/pushpin';
+import { SseRecorder } from './harness/sse-client';
+
+/**
+ * The harness the GRIP suites stand on: a real Pushpin in front of a toy
+ * origin that holds a stream, and a publish that reaches the held client.
+ */
+describe('Pushpin harness', () => {
+  let origin: Server;
+  let pushpin: RunningPushpin;
+  const seenSignatures: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
+    origin = createServer((request, response) => {
+      seenSignatures.push(request.headers['grip-sig'] as string | undefined);
+      response.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Grip-Hold': 'stream',
+        'Grip-Channel': 'toy',
+      });
+      response.end('event: stream-open\ndata:\n\n');
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    pushpin = await startPushpin({
+      backendPort: (origin.address() as AddressInfo).port,
+      sigKey: 'harness-key',
+    });
+  });
+  afterAll(async () => {
+    await pushpin?.stop();
+    await new Promise((resolve) => origin?.close(resolve));
+  });
+
+  it('holds the stream, signs the proxied request, and delivers a publish', async () => {
+    const client = new SseRecorder(`${pushpin.url}/anything`, { eventTypes: ['toy'] });
+    try {
+      await client.until((c) => c.opens === 1);
+      expect(seenSignatures[0]).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      const published = await fetch(`${pushpin.publishUrl}/publish/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          items: [
+            {
+              channel: 'toy',
+              formats: { 'http-stream': { content: 'event: toy\nid: toy:1\ndata: "hi"\n\n' } },
+            },
+          ],
+        }),
+      });
+      expect(published.status).toBe(200);
+      await client.until((c) => c.events('toy').length === 1);
+      expect(client.events('toy')).toEqual([{ type: 'toy', id: 'toy:1', data: '"hi"' }]);
+    } finally {
+      client.close();
+    }
+  });
+});
