@@ -6,8 +6,11 @@ module.exports = {
   transform: {
     // Tests only transpile (to CommonJS, which Jest's loader needs); types are
     // checked by `npm run typecheck`.
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }],
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }],
   },
+  // @fanoutio/grip is an ES module only: Jest's CommonJS loader needs it
+  // transpiled (the build itself loads it with Node's require of ES modules).
+  transformIgnorePatterns: ['/node_modules/(?!@fanoutio/grip/)'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 60_000,

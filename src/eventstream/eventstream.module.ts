@@ -12,6 +12,8 @@ import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
 import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
 import { StreamHub } from './direct/stream-hub';
+import { GripPublisher } from './grip/grip-publisher';
+import { GripResponder } from './grip/grip-responder';
 import { EventStreamResponder } from './http/event-stream-responder';
 import { CHANGE_FEED } from './storage/change-feed.interface';
 import { EventDatabase } from './storage/prisma/event-database';
@@ -63,6 +65,8 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     RetentionService,
     StreamHub,
     EventStreamResponder,
+    GripResponder,
+    GripPublisher,
   ],
   exports: [
     EventStreamService,

@@ -10,6 +10,7 @@ import { formatCompositeEventId, formatEventId } from './events/event-id';
 import { assertValidChannel, assertValidEventType, encodeEventData } from './events/event-rules';
 import type { EventStreamConfig } from './options/eventstream-config';
 import { StreamHub } from './direct/stream-hub';
+import { GripPublisher } from './grip/grip-publisher';
 import { CHANGE_FEED, type ChangeFeed } from './storage/change-feed.interface';
 import { EVENT_STORE, type EventStore, type NewEvent } from './storage/event-store.interface';
 
@@ -76,6 +77,7 @@ export class EventStreamService {
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     private readonly hub: StreamHub,
+    private readonly gripPublisher: GripPublisher,
   ) {}
 
   /**
@@ -120,6 +122,16 @@ export class EventStreamService {
     if (!Array.isArray(given)) throw new TypeError('sendEvents takes an array of events');
     const prepared = events.map((event) => this.prepare(event));
     const appended = await this.store.append(prepared);
+    if (this.gripPublisher.enabled) {
+      this.gripPublisher.publish(
+        appended.map(({ channel, seq }, index) => ({
+          channel,
+          seq,
+          type: prepared[index].type,
+          json: prepared[index].json,
+        })),
+      );
+    }
     return appended.map(({ channel, seq, createdAt }, index) => ({
       id: formatEventId(channel, seq),
       channel,

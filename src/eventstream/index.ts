@@ -21,6 +21,7 @@ export {
 } from './auth/channel-authorizer.interface';
 export type { UserResolver, UserIdentifier } from './auth/user-identity';
 export type { CorsOptions } from './options/eventstream-options.interface';
+export type { GripOptions } from './grip/grip-options.interface';
 export {
   DEFAULT_EVENT_LIMITS,
   RESERVED_EVENT_TYPES,

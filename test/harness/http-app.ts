@@ -19,6 +19,8 @@ export interface HttpAppOptions {
   readonly path?: string | false;
   /** More of the app: controllers and providers of its own. */
   readonly metadata?: ModuleMetadata;
+  /** Port to listen on; default: any free one. */
+  readonly port?: number;
   /** Runs before listen, e.g. to add middleware. */
   readonly configure?: (app: INestApplication) => void;
 }
@@ -55,7 +57,7 @@ export async function startHttpApp(setup: HttpAppOptions): Promise<HttpApp> {
       : moduleRef.createNestApplication({ logger: ['error'] });
   if (setup.platform === 'fastify') app.useLogger(['error']);
   setup.configure?.(app);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(setup.port ?? 0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return {

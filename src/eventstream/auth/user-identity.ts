@@ -15,3 +15,8 @@ export const defaultUserIdentifier: UserIdentifier = (user) => {
   const key = id ?? sub;
   return typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
 };
+
+/** Turns the user id of a next link back into a user. Default: `{ id }`. */
+export type UserLoader = (userId: string) => unknown;
+
+export const defaultUserLoader: UserLoader = (id) => ({ id });

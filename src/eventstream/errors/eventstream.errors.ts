@@ -116,6 +116,14 @@ export class ChannelAccessDeniedError extends EventStreamError {
   }
 }
 
+/**
+ * GRIP mode: a request that must come through the proxy did not, or a next
+ * link's token is forged, tampered with or expired.
+ */
+export class ProxyRequestRefusedError extends EventStreamError {
+  readonly code = 'proxy-required';
+}
+
 /** A store failure whose cause is not the database being unreachable. */
 export class EventStoreError extends EventStreamError {
   readonly code = 'store-failed';

@@ -7,6 +7,7 @@ import {
   EventStoreUnavailableError,
   InvalidChannelError,
   InvalidPositionError,
+  ProxyRequestRefusedError,
 } from '../errors/eventstream.errors';
 import { streamErrorFrame } from '../sse/sse-frames';
 
@@ -22,6 +23,9 @@ const logger = new Logger('EventStream');
 export function httpFailure(error: unknown): HttpFailure {
   if (error instanceof InvalidChannelError || error instanceof InvalidPositionError) {
     return { status: 400, condition: 'bad-request', message: error.message };
+  }
+  if (error instanceof ProxyRequestRefusedError) {
+    return { status: 403, condition: 'forbidden', message: error.message };
   }
   if (error instanceof ChannelAccessDeniedError) {
     return error.authenticated

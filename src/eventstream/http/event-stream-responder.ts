@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../auth/authorize';
 import {
   type ChannelAuthorizer,
@@ -7,7 +7,16 @@ import {
 } from '../auth/channel-authorizer.interface';
 import { StreamHub } from '../direct/stream-hub';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
-import { ChannelAccessDeniedError, InvalidChannelError } from '../errors/eventstream.errors';
+import {
+  ChannelAccessDeniedError,
+  InvalidChannelError,
+  ProxyRequestRefusedError,
+} from '../errors/eventstream.errors';
+import { parseGripLast } from '../grip/grip-last';
+import { pushpinChannel } from '../grip/grip-names';
+import { GripResponder } from '../grip/grip-responder';
+import { isProxied } from '../grip/grip-signature';
+import { verifyNextLink } from '../grip/next-link-token';
 import { assertValidChannel } from '../events/event-rules';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
@@ -49,6 +58,7 @@ const STREAM_HEADERS = {
 export class EventStreamResponder {
   constructor(
     private readonly hub: StreamHub,
+    private readonly grip: GripResponder,
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
@@ -68,7 +78,16 @@ export class EventStreamResponder {
     http.response.once('close', onGone);
     try {
       applyCors(this.config.cors, http.request, http.response);
+      const grip = this.config.grip;
+      const proxied = grip !== null && (await isProxied(http.request, grip.verifyKeys));
+      if (grip && !proxied && grip.unsignedRequests === 'refuse') {
+        throw new ProxyRequestRefusedError('Streams are served through the GRIP proxy only');
+      }
       const query = EventsQueryDto.fromUrl(http.request.url);
+      if (query.link === 'next') {
+        if (!proxied) throw new ProxyRequestRefusedError('Next links are for the GRIP proxy');
+        return await this.serveNextLink(request, http, query);
+      }
       if (options.channels) query.channels = [...options.channels];
       query.validate();
       const channels = this.checkChannels(query.channels);
@@ -92,6 +111,19 @@ export class EventStreamResponder {
         }
       }
 
+      if (gone) return;
+      if (proxied) {
+        http.response.off('close', onGone);
+        return await this.grip.reply({
+          request: http.request,
+          response: http.response,
+          channels,
+          positions,
+          userId: this.config.identifyUser(user),
+          continuation: false,
+        });
+      }
+
       const { connection, heads } = await this.hub.open({
         channels,
         user,
@@ -108,6 +140,52 @@ export class EventStreamResponder {
       http.response.off('close', onGone);
       if (!gone) writeErrorResponse(http.request, http.response, error);
     }
+  }
+
+  /**
+   * The proxy calls the next link to page through a long replay, and to
+   * recover after a gap. It carries no cookies: who the stream is for comes
+   * from the link's signed token, and the authorizer is asked again.
+   */
+  private async serveNextLink(
+    request: object,
+    http: { request: IncomingMessage; response: ServerResponse },
+    query: EventsQueryDto,
+  ): Promise<void> {
+    const grip = this.config.grip;
+    const claims = grip && (await verifyNextLink(query.token ?? '', grip.linkSecret));
+    if (!claims) throw new ProxyRequestRefusedError('This next link is invalid or has expired');
+    const channels = this.checkChannels(claims.channels);
+    const user =
+      claims.userId === undefined ? undefined : await this.config.loadUser(claims.userId);
+    for (const channel of channels) {
+      const decision = await authorize(this.authorizer, user, channel, request);
+      if (!decision.allowed) throw new ChannelAccessDeniedError(channel, user != null);
+    }
+    const gripLast = parseGripLast(http.request.headers['grip-last'] as string | undefined);
+    const positions = new Map<string, number>();
+    if (gripLast.size > 0) {
+      for (const channel of channels) {
+        const seq = gripLast.get(pushpinChannel(channel));
+        if (seq !== undefined) positions.set(channel, seq);
+      }
+    } else {
+      const { stream, limits } = this.config;
+      const parsed = parseEventPosition(
+        query.lastEventId ?? '',
+        channels,
+        maxEventIdLength(stream.maxChannels, limits.maxChannelLength),
+      );
+      parsed.forEach((seq, channel) => positions.set(channel, seq));
+    }
+    await this.grip.reply({
+      request: http.request,
+      response: http.response,
+      channels,
+      positions,
+      userId: claims.userId,
+      continuation: true,
+    });
   }
 
   /** Answers a CORS preflight for the stream route. */

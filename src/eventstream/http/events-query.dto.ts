@@ -28,6 +28,12 @@ export class EventsQueryDto {
   })
   lastEventId?: string;
 
+  /** `next` on the links this library gives a GRIP proxy. */
+  link?: string;
+
+  /** The signed identity a next link carries. */
+  token?: string;
+
   /**
    * Reads `?channel=a&channel=b`, `?channels=a,b` (both may be combined) and
    * `?lastEventId=` (the last non-empty one wins) from a request URL.
@@ -40,6 +46,8 @@ export class EventsQueryDto {
       ...params.getAll('channels').flatMap((list) => list.split(',')),
     ];
     query.lastEventId = params.getAll('lastEventId').filter(Boolean).at(-1);
+    query.link = params.get('link') ?? undefined;
+    query.token = params.get('es-meta') ?? undefined;
     return query;
   }
 

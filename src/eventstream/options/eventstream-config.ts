@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
 import type { UserIdentifier, UserResolver } from '../auth/user-identity';
 import type { EventLimits } from '../events/event-limits';
+import type { GripSettings } from '../grip/grip-config';
 
 export type DatabaseConnectionConfig =
   | {
@@ -44,4 +45,6 @@ export interface EventStreamConfig {
   readonly resolveUser: UserResolver;
   readonly identifyUser: UserIdentifier;
   readonly cors: CorsPolicy | null;
+  readonly grip: GripSettings | null;
+  readonly loadUser: (userId: string) => unknown;
 }

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
 import type { UserIdentifier, UserResolver } from '../auth/user-identity';
 import type { EventLimits } from '../events/event-limits';
+import type { GripOptions } from '../grip/grip-options.interface';
 
 /** Cross-origin access to the events endpoint, for pages served from other origins. */
 export interface CorsOptions {
@@ -78,4 +79,15 @@ export interface EventStreamModuleOptions {
   identifyUser?: UserIdentifier;
   /** CORS for the events endpoint. Default: none (same origin only). */
   cors?: CorsOptions;
+  /**
+   * Hand streams to a GRIP proxy such as Pushpin. Default: none, the app
+   * streams directly.
+   */
+  grip?: GripOptions;
+  /**
+   * Turns the user id a next link carries back into the user the authorizer
+   * is asked about (GRIP mode: the proxy calls next links without cookies).
+   * Default: `{ id }`.
+   */
+  loadUser?: (userId: string) => unknown;
 }

@@ -1,6 +1,10 @@
 import { Pool } from 'pg';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
-import { defaultUserIdentifier, defaultUserResolver } from '../auth/user-identity';
+import {
+  defaultUserIdentifier,
+  defaultUserLoader,
+  defaultUserResolver,
+} from '../auth/user-identity';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
 import { resolveOptions } from './resolve-options';
@@ -48,6 +52,8 @@ describe('resolveOptions', () => {
         resolveUser: defaultUserResolver,
         identifyUser: defaultUserIdentifier,
         cors: null,
+        grip: null,
+        loadUser: defaultUserLoader,
       });
     });
 

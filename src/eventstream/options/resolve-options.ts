@@ -17,8 +17,14 @@ import {
   validateSync,
 } from 'class-validator';
 import type { Pool } from 'pg';
-import { defaultUserIdentifier, defaultUserResolver } from '../auth/user-identity';
+import {
+  defaultUserIdentifier,
+  defaultUserLoader,
+  defaultUserResolver,
+} from '../auth/user-identity';
+import { messageOf } from '../errors/error-message';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
+import { type GripSettings, resolveGripSettings } from '../grip/grip-config';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamConfig, RetentionPolicy } from './eventstream-config';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
@@ -179,6 +185,17 @@ class OptionsInput {
   @Optional()
   @ValidateNested()
   cors?: CorsInput;
+
+  @Optional()
+  @IsObject({ message: 'grip must be an object with a url' })
+  grip?: unknown;
+
+  @Optional()
+  @ValidateBy({
+    name: 'isFunction',
+    validator: { validate: isFunction, defaultMessage: () => 'loadUser must be a function' },
+  })
+  loadUser?: unknown;
 }
 
 /**
@@ -210,6 +227,14 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
   // Duck-typed: the app's pool may come from another copy of `pg`.
   if (pool && (typeof pool.connect !== 'function' || typeof pool.query !== 'function')) {
     problems.push('pool must be a pg Pool');
+  }
+  let grip: GripSettings | null = null;
+  if (options.grip) {
+    try {
+      grip = resolveGripSettings(options.grip);
+    } catch (error) {
+      problems.push(`grip: ${messageOf(error)}`);
+    }
   }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
   const limits = options.limits ?? {};
@@ -248,6 +273,8 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
           maxAgeSeconds: options.cors.maxAgeSeconds ?? 600,
         }
       : null,
+    grip,
+    loadUser: options.loadUser ?? defaultUserLoader,
   };
 }
 

@@ -1,0 +1,138 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
+import { formatCompositeEventId } from '../events/event-id';
+import type { EventStreamConfig } from '../options/eventstream-config';
+import { STREAM_OPEN, encodeFrame, streamResetFrame } from '../sse/sse-frames';
+import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
+import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
+import { signNextLink } from './next-link-token';
+
+// Pushpin refuses a GRIP response over 100 000 bytes; pages stay well under.
+const PAGE_BYTES = 64 * 1024;
+const KEEP_ALIVE_CSTRING = 'event: keep-alive\\ndata:\\n\\n';
+
+export interface GripReplyRequest {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly channels: readonly string[];
+  readonly positions: ReadonlyMap<string, number>;
+  readonly userId: string | undefined;
+  /** A call of our own next link: no `stream-open` again. */
+  readonly continuation: boolean;
+}
+
+/**
+ * Answers a request that came through the GRIP proxy: the events the client
+ * missed in the body (a page of at most 64 KiB), then instructions that hand
+ * the stream to the proxy. Every reply of a stream carries the same channel
+ * filters and meta, as Pushpin 1.36 filters a next-link body with the
+ * previous reply's filters.
+ */
+@Injectable()
+export class GripResponder {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
+  ) {}
+
+  async reply(request: GripReplyRequest): Promise<void> {
+    const { channels } = request;
+    const heads = await this.store.headSeqs(channels);
+    const cursors = new Map(
+      channels.map((c) => [c, request.positions.get(c) ?? heads.get(c) ?? 0]),
+    );
+    let body = request.continuation ? '' : STREAM_OPEN;
+    let bytes = Buffer.byteLength(body);
+    let complete = true;
+
+    pages: for (const channel of channels) {
+      let head = heads.get(channel) ?? 0;
+      while ((cursors.get(channel) ?? 0) !== head) {
+        const after = cursors.get(channel) ?? 0;
+        const result = await this.store.read(channel, after, this.config.stream.pageSize);
+        if (result.status !== 'events') {
+          cursors.set(channel, result.headSeq);
+          head = result.headSeq;
+          body += streamResetFrame([channel], formatCompositeEventId(cursors));
+          continue;
+        }
+        head = Math.max(head, result.headSeq);
+        if (result.events.length === 0) break;
+        for (const event of result.events) {
+          cursors.set(channel, event.seq);
+          const frame = encodeFrame({
+            event: event.type,
+            id: formatCompositeEventId(cursors),
+            data: JSON.stringify(event.data),
+          });
+          const size = Buffer.byteLength(frame);
+          if (bytes + size > PAGE_BYTES && bytes > 0) {
+            cursors.set(channel, event.seq - 1);
+            complete = false;
+            break pages;
+          }
+          body += frame;
+          bytes += size;
+        }
+      }
+    }
+
+    const position = formatCompositeEventId(cursors);
+    const link = await this.nextLink(request, position, complete);
+    const headers: Record<string, string> = {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'Grip-Channel': this.gripChannels(channels, cursors, request.userId),
+      'Grip-Set-Meta': this.meta(channels, request.userId),
+      'Grip-Keep-Alive': `${KEEP_ALIVE_CSTRING}; format=cstring; timeout=${Math.ceil(
+        this.config.stream.keepAliveMs / 1000,
+      )}`,
+      'Grip-Link': `<${link}>; rel=next`,
+    };
+    if (complete) headers['Grip-Hold'] = 'stream';
+    request.response.writeHead(200, headers);
+    request.response.end(body);
+  }
+
+  private gripChannels(
+    channels: readonly string[],
+    cursors: ReadonlyMap<string, number>,
+    userId: string | undefined,
+  ): string {
+    const parts = channels.map(
+      (c) => `${pushpinChannel(c)}; prev-id=${cursors.get(c) ?? 0}; filter=build-id`,
+    );
+    if (userId !== undefined) parts.push(`${pushpinUserChannel(userId)}; filter=require-sub`);
+    return parts.join(', ');
+  }
+
+  /** `id_format` tells the build-id filter how to write each connection's composite id. */
+  private meta(channels: readonly string[], userId: string | undefined): string {
+    const format = channels
+      .map((c) => `${escapePercent(encodeURIComponent(c))}:%(${pushpinChannel(c)})s`)
+      .join(',');
+    const user =
+      userId === undefined ? '' : `, user="${Buffer.from(userId).toString('base64url')}"`;
+    return `id_format="${format}"${user}`;
+  }
+
+  private async nextLink(
+    request: GripReplyRequest,
+    position: string,
+    complete: boolean,
+  ): Promise<string> {
+    const grip = this.config.grip;
+    const path = grip?.publicPath ?? new URL(request.request.url ?? '/', 'http://x').pathname;
+    const token = await signNextLink(
+      { channels: request.channels, userId: request.userId },
+      grip?.linkSecret ?? new Uint8Array(),
+    );
+    const query = new URLSearchParams({ link: 'next', 'es-meta': token });
+    // More pages to come: continue from here. Complete: a recovery link,
+    // whose caller says where it stands in Grip-Last.
+    if (complete) query.set('recover', 'true');
+    else query.set('lastEventId', position);
+    return `${path}?${query.toString()}`;
+  }
+}

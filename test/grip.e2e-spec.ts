@@ -1,0 +1,153 @@
+import { SignJWT } from 'jose';
+import { freePort } from '../src/server/free-port';
+import { startHttpApp, type HttpApp } from './harness/http-app';
+import { createTestDatabase, type TestDatabase } from './harness/postgres';
+import {
+  PUSHPIN_INSTALL_HINT,
+  pushpinInstalled,
+  startPushpin,
+  type RunningPushpin,
+} from './harness/pushpin';
+import { SseRecorder } from './harness/sse-client';
+
+const SIG_KEY = 'grip-test-key';
+
+const gripSig = (key: string, expiresIn = '1h') =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('pushpin')
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(key));
+
+describe('GRIP mode through a real Pushpin', () => {
+  let db: TestDatabase;
+  let pushpin: RunningPushpin;
+  let app: HttpApp;
+  const clients: SseRecorder[] = [];
+  const connect = (query: string, headers?: Record<string, string>) => {
+    const client = new SseRecorder(`${pushpin.url}/events?${query}`, {
+      headers,
+      eventTypes: ['n'],
+    });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
+    db = await createTestDatabase();
+    const port = await freePort();
+    pushpin = await startPushpin({ backendPort: port, sigKey: SIG_KEY });
+    app = await startHttpApp({
+      port,
+      options: { databaseUrl: db.url, replayPageSize: 50, grip: { url: pushpin.gripUrl } },
+    });
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterAll(async () => {
+    await app?.close();
+    await pushpin?.stop();
+    await db?.drop();
+  });
+
+  it('hands the stream to Pushpin and delivers what is published after commit', async () => {
+    const client = connect('channel=live');
+    await client.until((c) => c.opens === 1);
+    // The app holds no stream itself: Pushpin does.
+    expect(app.hub.size).toBe(0);
+    await app.events.sendEvent('live', 'n', { text: '100% sure' });
+    await app.events.sendEvent('live', 'n', 2);
+    await client.until((c) => c.events('n').length === 2);
+    expect(client.events('n')).toEqual([
+      { type: 'n', id: 'live:1', data: '{"text":"100% sure"}' },
+      { type: 'n', id: 'live:2', data: '2' },
+    ]);
+  });
+
+  it('replays from Last-Event-ID through Pushpin, then goes live', async () => {
+    for (let i = 1; i <= 3; i++) await app.events.sendEvent('replayed', 'n', i);
+    const client = connect('channel=replayed', { 'Last-Event-ID': 'replayed:1' });
+    await client.until((c) => c.events('n').length === 2);
+    await app.events.sendEvent('replayed', 'n', 4);
+    await client.until((c) => c.events('n').length === 3);
+    expect(client.events('n').map((e) => e.id)).toEqual(['replayed:2', 'replayed:3', 'replayed:4']);
+  });
+
+  it('gives each connection its own composite id for several channels', async () => {
+    await app.events.sendEvent('multi:a', 'n', 'a1');
+    const both = connect('channel=multi:a&channel=multi:b');
+    const onlyB = connect('channel=multi:b');
+    await both.until((c) => c.opens === 1);
+    await onlyB.until((c) => c.opens === 1);
+    await app.events.sendEvent('multi:b', 'n', 'b1');
+    await both.until((c) => c.events('n').length === 1);
+    await onlyB.until((c) => c.events('n').length === 1);
+    expect(both.events('n')[0].id).toBe('multi%3Aa:1,multi%3Ab:1');
+    expect(onlyB.events('n')[0].id).toBe('multi%3Ab:1');
+  });
+
+  it('replays a backlog larger than one GRIP response in pages, in order', async () => {
+    const padding = 'x'.repeat(1_000);
+    for (let from = 1; from <= 300; from += 100) {
+      await app.events.sendEvents(
+        Array.from({ length: 100 }, (_, k) => ({
+          channel: 'paged',
+          type: 'n',
+          data: { i: from + k, padding },
+        })),
+      );
+    }
+    const client = connect('channel=paged', { 'Last-Event-ID': 'paged:0' });
+    await client.until((c) => c.events('n').length === 300, 20_000);
+    expect(client.events('n').map((e) => (JSON.parse(e.data) as { i: number }).i)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+    expect(client.opens).toBe(1);
+  });
+
+  describe('trusts only requests signed with the configured key', () => {
+    const holds = async (headers: Record<string, string>) => {
+      const response = await fetch(app.streamUrl('channel=trust'), { headers });
+      const hold = response.headers.get('grip-hold');
+      await response.body?.cancel();
+      return hold;
+    };
+
+    it('gives GRIP instructions to a request Pushpin signed', async () => {
+      expect(await holds({ 'Grip-Sig': await gripSig(SIG_KEY) })).toBe('stream');
+    });
+
+    it('streams unsigned, forged and expired requests directly', async () => {
+      expect(await holds({})).toBeNull();
+      expect(await holds({ 'Grip-Sig': await gripSig('not-the-key') })).toBeNull();
+      expect(await holds({ 'Grip-Sig': 'garbage' })).toBeNull();
+      expect(await holds({ 'Grip-Sig': await gripSig(SIG_KEY, '-1m') })).toBeNull();
+    });
+
+    it('refuses a next link with a tampered or missing token', async () => {
+      const signed = await gripSig(SIG_KEY);
+      const direct = await fetch(app.streamUrl('link=next&es-meta=abc'), {
+        headers: { 'Grip-Sig': signed },
+      });
+      expect(direct.status).toBe(403);
+      // A real next link, taken from a reply, with its token altered.
+      const reply = await fetch(app.streamUrl('channel=trust'), {
+        headers: { 'Grip-Sig': signed },
+      });
+      const link = /<([^>]+)>/.exec(reply.headers.get('grip-link') ?? '')?.[1] ?? '';
+      await reply.body?.cancel();
+      expect(link).toContain('link=next');
+      const valid = await fetch(`${app.baseUrl}${link}`, { headers: { 'Grip-Sig': signed } });
+      expect(valid.status).toBe(200);
+      await valid.body?.cancel();
+      const tampered = link.replace(
+        /(es-meta=[^&]*?)(.)(&|$)/,
+        (_, a: string, c: string, e: string) => `${a}${c === 'A' ? 'B' : 'A'}${e}`,
+      );
+      const refused = await fetch(`${app.baseUrl}${tampered}`, { headers: { 'Grip-Sig': signed } });
+      expect(refused.status).toBe(403);
+      const unsigned = await fetch(`${app.baseUrl}${link}`);
+      expect(unsigned.status).toBe(403);
+    });
+  });
+});
