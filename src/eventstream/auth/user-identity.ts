@@ -12,8 +12,10 @@ export const defaultUserResolver: UserResolver = (request) => (request as { user
 export const defaultUserIdentifier: UserIdentifier = (user) => {
   if (typeof user !== 'object' || user === null) return undefined;
   const { id, sub } = user as { id?: unknown; sub?: unknown };
-  const key = id ?? sub;
-  return typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
+  for (const key of [id, sub]) {
+    if (typeof key === 'string' || typeof key === 'number') return String(key);
+  }
+  return undefined;
 };
 
 /** Turns the user id of a next link back into a user. Default: `{ id }`. */

@@ -26,6 +26,7 @@ export class StreamConnection {
   private pumpAgain = false;
   private readonly keepAliveTimer: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
+  private expiresAt?: Date;
   private closed = false;
 
   constructor(
@@ -65,14 +66,22 @@ export class StreamConnection {
     if (this.raiseHead(channel, seq)) this.pump();
   }
 
+  /** Closes the stream at `expiresAt`, unless an earlier expiry is already set. */
   expireAt(expiresAt: Date): void {
+    // A stream reads several channels: a later expiry of one of them must
+    // not extend the access of another that ends sooner.
+    if (this.expiresAt && this.expiresAt <= expiresAt) return;
+    this.expiresAt = expiresAt;
     clearTimeout(this.expiryTimer);
     // setTimeout holds at most 2^31 - 1 ms; a later expiry is re-armed then.
     const delay = Math.min(Math.max(expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1);
     this.expiryTimer = setTimeout(() => {
       if (Date.now() >= expiresAt.getTime()) {
         this.fail('expired', 'forbidden', 'Access to this stream has expired');
-      } else this.expireAt(expiresAt);
+      } else {
+        this.expiresAt = undefined;
+        this.expireAt(expiresAt);
+      }
     }, delay);
     this.expiryTimer.unref();
   }

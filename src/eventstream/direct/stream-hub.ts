@@ -115,7 +115,8 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
             stream.fail('revoked', 'forbidden', `Access to channel ${channel} was revoked`);
           } else if (decision.expiresAt) stream.expireAt(decision.expiresAt);
         } catch (error) {
-          stream.fail('error', 'error', `Authorization failed: ${messageOf(error)}`);
+          this.logger.error(`Authorizer failed on re-check: ${messageOf(error)}`);
+          stream.fail('error', 'internal-error', 'Authorization could not be checked');
         }
       }),
     );

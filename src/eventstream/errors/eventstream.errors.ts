@@ -146,6 +146,9 @@ export class MigrationError extends EventStreamError {
 }
 
 function describe(value: unknown): string {
+  if (Array.isArray(value)) {
+    return value.length === 0 ? '(none)' : `list of ${value.length}`;
+  }
   if (typeof value !== 'string') return `(${value === null ? 'null' : typeof value})`;
   const shown = value.length > 64 ? `${value.slice(0, 64)}…` : value;
   return JSON.stringify(shown);

@@ -65,7 +65,7 @@ describe('assertValidChannel', () => {
     [42, 'Invalid channel (number): a channel name must be a string'],
     [null, 'Invalid channel (null): a channel name must be a string'],
     [undefined, 'Invalid channel (undefined): a channel name must be a string'],
-    [['a'], 'Invalid channel (object): a channel name must be a string'],
+    [['a'], 'Invalid channel list of 1: a channel name must be a string'],
   ])('rejects the non-string %p', (channel, message) => {
     const error = thrown(() => assertValidChannel(channel, LIMITS));
     expect(error).toBeInstanceOf(InvalidChannelError);

@@ -32,8 +32,12 @@ export function httpFailure(error: unknown): HttpFailure {
       ? { status: 403, condition: 'forbidden', message: error.message }
       : { status: 401, condition: 'unauthorized', message: error.message };
   }
-  if (error instanceof EventStoreUnavailableError || error instanceof EventStoreError) {
+  if (error instanceof EventStoreUnavailableError) {
     return { status: 503, condition: 'unavailable', message: 'The event store is unavailable' };
+  }
+  if (error instanceof EventStoreError) {
+    logger.error(error.message);
+    return { status: 500, condition: 'internal-error', message: 'The event store failed' };
   }
   logger.error(`Stream request failed: ${messageOf(error)}`);
   return { status: 500, condition: 'internal-error', message: 'Internal error' };

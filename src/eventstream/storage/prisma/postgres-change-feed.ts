@@ -4,6 +4,7 @@ import { messageOf } from '../../errors/error-message';
 import type { EventStreamConfig } from '../../options/eventstream-config';
 import type { ChangeFeed, ChangeListener } from '../change-feed.interface';
 import { quoteIdentifier } from '../sql-identifiers';
+import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
 import { HEAD_PREFIX, PERMISSION_PREFIX, notifyChannel } from './notify-channel';
 
@@ -40,10 +41,14 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
   }
 
   async announcePermissionChange(userId: string, channel: string): Promise<void> {
-    await this.database.pool.query('SELECT pg_notify($1, $2)', [
-      this.channel,
-      PERMISSION_PREFIX + JSON.stringify([userId, channel]),
-    ]);
+    try {
+      await this.database.pool.query('SELECT pg_notify($1, $2)', [
+        this.channel,
+        PERMISSION_PREFIX + JSON.stringify([userId, channel]),
+      ]);
+    } catch (error) {
+      throw toStoreError('announce a permission change', error);
+    }
   }
 
   ready(): Promise<void> {
