@@ -20,7 +20,11 @@ async function bootstrap(): Promise<void> {
     logger.log(`Embedded PostgreSQL started, data in ${dataDir}`);
   }
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forServer({ databaseUrl, publishKey: settings.publishKey }),
+    AppModule.forServer({
+      databaseUrl,
+      publishKey: settings.publishKey,
+      gripUrl: settings.gripUrl,
+    }),
     { bodyParser: false },
   );
   // Room for a batch of events; larger bodies are refused with 413.
@@ -38,6 +42,10 @@ async function bootstrap(): Promise<void> {
   await app.listen(settings.port, settings.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://${settings.host}:${port}`;
+  // The key in GRIP_URL is a secret: only the proxy's address is printed.
+  const mode = settings.gripUrl
+    ? `GRIP mode (proxy publish API ${new URL(settings.gripUrl).origin})`
+    : 'direct mode';
   logger.log(`Streams: ${url}/events?channel=NAME`);
   logger.log(
     settings.publishKey
@@ -45,7 +53,7 @@ async function bootstrap(): Promise<void> {
       : 'Publish endpoint off: set EVENTSTREAM_PUBLISH_KEY to enable POST /publish',
   );
   logger.log(
-    `Listening on ${url} in direct mode (database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
+    `Listening on ${url} in ${mode} (database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
   );
 }
 

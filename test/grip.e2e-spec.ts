@@ -20,6 +20,7 @@ const gripSig = (key: string, expiresIn = '1h') =>
     .sign(new TextEncoder().encode(key));
 
 describe('GRIP mode through a real Pushpin', () => {
+  const denied = new Set<string>();
   let db: TestDatabase;
   let pushpin: RunningPushpin;
   let app: HttpApp;
@@ -40,7 +41,21 @@ describe('GRIP mode through a real Pushpin', () => {
     pushpin = await startPushpin({ backendPort: port, sigKey: SIG_KEY });
     app = await startHttpApp({
       port,
-      options: { databaseUrl: db.url, replayPageSize: 50, grip: { url: pushpin.gripUrl } },
+      options: {
+        databaseUrl: db.url,
+        replayPageSize: 50,
+        grip: { url: pushpin.gripUrl },
+        resolveUser: (request: object) => {
+          const user = (request as { headers: Record<string, string | undefined> }).headers[
+            'x-user'
+          ];
+          return user ? { id: user } : undefined;
+        },
+        authorizer: {
+          canReadChannel: (user: { id: string } | undefined, channel: string) =>
+            !denied.has(`${user?.id}/${channel}`),
+        },
+      },
     });
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
@@ -103,6 +118,29 @@ describe('GRIP mode through a real Pushpin', () => {
       Array.from({ length: 300 }, (_, i) => i + 1),
     );
     expect(client.opens).toBe(1);
+  });
+
+  it('closes the streams Pushpin holds for a revoked channel, and only those', async () => {
+    const room = connect('channel=vip', { 'x-user': 'u1' });
+    const other = connect('channel=lobby', { 'x-user': 'u1' });
+    const colleague = connect('channel=vip', { 'x-user': 'u2' });
+    await Promise.all([room, other, colleague].map((c) => c.until((r) => r.opens === 1)));
+    denied.add('u1/vip');
+    await app.events.channelPermissionChanged('u1', 'vip');
+    await room.until((c) => c.events('stream-error').length === 1);
+    expect(JSON.parse(room.events('stream-error')[0].data)).toEqual({
+      condition: 'forbidden',
+      text: 'Access to channel vip was revoked',
+    });
+    await app.events.sendEvent('lobby', 'n', 'still here');
+    await app.events.sendEvent('vip', 'n', 'for u2');
+    await other.until((c) => c.events('n').length === 1);
+    await colleague.until((c) => c.events('n').length === 1);
+    expect(colleague.events('stream-error')).toEqual([]);
+    expect(other.events('stream-error')).toEqual([]);
+    // Reconnecting is refused: the stream-error's id is no position.
+    await room.until((c) => c.errors.some((e) => e.status === 400));
+    expect(room.events('n')).toEqual([]);
   });
 
   describe('trusts only requests signed with the configured key', () => {

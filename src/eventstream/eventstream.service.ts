@@ -9,6 +9,11 @@ import {
 import { formatCompositeEventId, formatEventId } from './events/event-id';
 import { assertValidChannel, assertValidEventType, encodeEventData } from './events/event-rules';
 import type { EventStreamConfig } from './options/eventstream-config';
+import { authorize } from './auth/authorize';
+import {
+  type ChannelAuthorizer,
+  EVENTSTREAM_AUTHORIZER,
+} from './auth/channel-authorizer.interface';
 import { StreamHub } from './direct/stream-hub';
 import { GripPublisher } from './grip/grip-publisher';
 import { CHANGE_FEED, type ChangeFeed } from './storage/change-feed.interface';
@@ -78,6 +83,8 @@ export class EventStreamService {
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     private readonly hub: StreamHub,
     private readonly gripPublisher: GripPublisher,
+    @Inject(EVENTSTREAM_AUTHORIZER)
+    private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
   ) {}
 
   /**
@@ -101,7 +108,22 @@ export class EventStreamService {
     await Promise.all([
       this.hub.recheck(userId, channel),
       this.feed.announcePermissionChange(userId, channel),
+      this.revokeHeldByProxy(userId, channel),
     ]);
+  }
+
+  /**
+   * GRIP mode: the proxy holds the streams, so the authorizer is asked here,
+   * for the user as `loadUser` gives it and with no request (the one the
+   * stream was opened with is gone), and a refusal ends the held streams.
+   */
+  private async revokeHeldByProxy(userId: string, channel: string): Promise<void> {
+    if (!this.gripPublisher.enabled) return;
+    const user = await this.config.loadUser(userId);
+    const decision = await authorize(this.authorizer, user, channel, {});
+    if (!decision.allowed) {
+      await this.gripPublisher.revoke(userId, channel, `Access to channel ${channel} was revoked`);
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import { StatusController } from './status.controller';
 export interface AppModuleSettings {
   readonly databaseUrl: string;
   readonly publishKey: string | undefined;
+  readonly gripUrl: string | undefined;
 }
 
 /** The bundled server: the library used exactly as an application would. */
@@ -14,7 +15,13 @@ export class AppModule {
   static forServer(settings: AppModuleSettings): DynamicModule {
     return {
       module: AppModule,
-      imports: [EventStreamModule.forRoot({ databaseUrl: settings.databaseUrl, migrate: true })],
+      imports: [
+        EventStreamModule.forRoot({
+          databaseUrl: settings.databaseUrl,
+          migrate: true,
+          ...(settings.gripUrl ? { grip: { url: settings.gripUrl } } : {}),
+        }),
+      ],
       controllers: [
         StatusController,
         ...(settings.publishKey ? [createPublishController(settings.publishKey)] : []),

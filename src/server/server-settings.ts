@@ -9,6 +9,8 @@ export interface ServerSettings {
   readonly dataDir: string;
   /** Unset: no publish endpoint. */
   readonly publishKey: string | undefined;
+  /** A GRIP proxy's publish URL with its key; unset: direct mode. */
+  readonly gripUrl: string | undefined;
 }
 
 export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
@@ -22,5 +24,6 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.EVENTSTREAM_DATA_DIR || '.data'),
     publishKey: env.EVENTSTREAM_PUBLISH_KEY || undefined,
+    gripUrl: env.GRIP_URL || undefined,
   };
 }

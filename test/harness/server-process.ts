@@ -11,8 +11,11 @@ export interface ServerProcess {
 }
 
 /** Runs the bundled server (`dist/main.js`, built by `npm test`) as `npm start` would. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+export async function startServerProcess(
+  env: Record<string, string>,
+  port?: number,
+): Promise<ServerProcess> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(process.execPath, [SERVER], {
     env: { ...process.env, DATABASE_URL: '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

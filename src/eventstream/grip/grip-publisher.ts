@@ -3,8 +3,8 @@ import { type IGripConfig, type IItem, type IItemExport, Publisher } from '@fano
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
-import { encodeFrame } from '../sse/sse-frames';
-import { escapePercent, pushpinChannel } from './grip-names';
+import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
+import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
 
 export interface CommittedEvent {
   readonly channel: string;
@@ -29,6 +29,22 @@ class EventItem implements IItem {
       'prev-id': String(seq - 1),
       formats: { 'http-stream': { content: frame, 'content-filters': ['build-id'] } },
     };
+  }
+}
+
+/** An item for the per-user channel, delivered only to connections on `requireSub`. */
+class UserItem implements IItem {
+  constructor(
+    private readonly format: IItemExport['formats'][string],
+    private readonly requireSub: string,
+  ) {}
+
+  export(): IItemExport {
+    const item = {
+      formats: { 'http-stream': this.format },
+      meta: { require_sub: this.requireSub },
+    };
+    return item;
   }
 }
 
@@ -64,6 +80,28 @@ export class GripPublisher {
         if (this.queues.get(event.channel) === next) this.queues.delete(event.channel);
       });
     }
+  }
+
+  /**
+   * Ends `userId`'s streams on `channel` that the proxy holds, and only
+   * those: every held stream also listens on its user's channel, with the
+   * `require-sub` filter, so the items reach only connections that are
+   * subscribed to `channel` as well.
+   */
+  async revoke(userId: string, channel: string, text: string): Promise<void> {
+    const requireSub = pushpinChannel(channel);
+    const userChannel = pushpinUserChannel(userId);
+    const error = streamErrorFrame('forbidden', text);
+    await Promise.all(
+      this.publishers.map(async (publisher) => {
+        await this.withTimeout(
+          publisher.publish(userChannel, new UserItem({ content: error }, requireSub)),
+        );
+        await this.withTimeout(
+          publisher.publish(userChannel, new UserItem({ action: 'close' }, requireSub)),
+        );
+      }),
+    );
   }
 
   /** Resolves once everything queued so far has been published or given up. */

@@ -1,0 +1,55 @@
+import { freePort } from '../src/server/free-port';
+import { createTestDatabase, type TestDatabase } from './harness/postgres';
+import {
+  PUSHPIN_INSTALL_HINT,
+  pushpinInstalled,
+  startPushpin,
+  type RunningPushpin,
+} from './harness/pushpin';
+import { startServerProcess, type ServerProcess } from './harness/server-process';
+import { SseRecorder } from './harness/sse-client';
+
+/** The bundled server with GRIP_URL, behind a real Pushpin, as docker-compose runs it. */
+describe('the bundled server behind Pushpin', () => {
+  let db: TestDatabase;
+  let pushpin: RunningPushpin;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
+    db = await createTestDatabase();
+    const port = await freePort();
+    pushpin = await startPushpin({ backendPort: port, sigKey: 'server-sig-key' });
+    server = await startServerProcess(
+      { DATABASE_URL: db.url, GRIP_URL: pushpin.gripUrl, EVENTSTREAM_PUBLISH_KEY: 'k' },
+      port,
+    );
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await pushpin?.stop();
+    await db?.drop();
+  });
+
+  it('says it runs in GRIP mode without printing the key', () => {
+    expect(server.output()).toMatch(/in GRIP mode \(proxy publish API http:\/\/127\.0\.0\.1:\d+\)/);
+    expect(server.output()).not.toContain('server-sig-key');
+  });
+
+  it('streams through Pushpin what is published to the server', async () => {
+    const client = new SseRecorder(`${pushpin.url}/events?channel=wire`, { eventTypes: ['item'] });
+    try {
+      await client.until((c) => c.opens === 1);
+      const response = await fetch(`${server.baseUrl}/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer k' },
+        body: JSON.stringify({ channel: 'wire', type: 'item', data: { n: 1 } }),
+      });
+      expect(response.status).toBe(201);
+      await client.until((c) => c.events('item').length === 1);
+      expect(client.events('item')).toEqual([{ type: 'item', id: 'wire:1', data: '{"n":1}' }]);
+    } finally {
+      client.close();
+    }
+  });
+});
