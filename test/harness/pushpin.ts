@@ -27,6 +27,10 @@ export interface RunningPushpin {
   stop(): Promise<void>;
   /** Stops and starts it again on the same ports. */
   restart(): Promise<void>;
+  /** Stops it, keeping its config, until `up`. */
+  down(): Promise<void>;
+  /** Starts it again on the same ports after `down`. */
+  up(): Promise<void>;
   logs(): Promise<string>;
 }
 
@@ -88,6 +92,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   const launch = async () => {
     child = spawn('pushpin', ['--config', configPath], { stdio: 'ignore', detached: false });
     await Promise.all([waitForPort(ports.http), waitForPort(ports.publish)]);
+    await waitForProxy(`http://127.0.0.1:${ports.http}/pushpin-harness-ready`);
   };
   const stop = async () => {
     const running = child;
@@ -112,6 +117,8 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       await stop();
       await launch();
     },
+    down: stop,
+    up: launch,
     logs: async () => {
       const { readdir } = await import('node:fs/promises');
       const files = await readdir(logdir);
@@ -119,6 +126,25 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       return texts.join('\n');
     },
   };
+}
+
+/**
+ * Open ports are not enough: until its proxy and handler are up, Pushpin
+ * accepts connections without answering, and a client that meets that gives
+ * up. Any answer, even a 502 for a backend that is not up yet, means ready.
+ */
+async function waitForProxy(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await response.body?.cancel();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`Pushpin did not answer at ${url}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {

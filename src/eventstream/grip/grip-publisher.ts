@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type IGripConfig, type IItem, type IItemExport, Publisher } from '@fanoutio/grip';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
@@ -55,11 +55,12 @@ class UserItem implements IItem {
  * reconnect brings it. Publishing never delays or fails a send.
  */
 @Injectable()
-export class GripPublisher {
+export class GripPublisher implements OnApplicationShutdown {
   private readonly logger = new Logger('EventStream');
   private readonly publishers: Publisher[];
   private readonly queues = new Map<string, Promise<void>>();
   failures = 0;
+  private closed = false;
 
   constructor(@Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig) {
     this.publishers = (config.grip?.proxies ?? []).map(
@@ -80,6 +81,11 @@ export class GripPublisher {
         if (this.queues.get(event.channel) === next) this.queues.delete(event.channel);
       });
     }
+  }
+
+  /** Stops retrying: what is not published yet is recovered by the proxy or on reconnect. */
+  onApplicationShutdown(): void {
+    this.closed = true;
   }
 
   /**
@@ -118,14 +124,14 @@ export class GripPublisher {
             await this.withTimeout(publisher.publish(channel, new EventItem(event)));
             return;
           } catch (error) {
-            if (attempt >= RETRY_DELAYS_MS.length) {
+            if (attempt >= RETRY_DELAYS_MS.length || this.closed) {
               this.failures++;
               this.logger.warn(
                 `Publish of ${event.channel}:${event.seq} to the proxy failed: ${messageOf(error)}`,
               );
               return;
             }
-            await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+            await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]).unref());
           }
         }
       }),
@@ -137,6 +143,7 @@ export class GripPublisher {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
