@@ -31,9 +31,25 @@ describe('the bundled server behind Pushpin', () => {
     await db?.drop();
   });
 
-  it('says it runs in GRIP mode without printing the key', () => {
+  it('says it runs in GRIP mode, that the proxy answers, and never prints the key', () => {
     expect(server.output()).toMatch(/in GRIP mode \(proxy publish API http:\/\/127\.0\.0\.1:\d+\)/);
+    expect(server.output()).toMatch(/GRIP proxy publish API at http:\/\/127\.0\.0\.1:\d+ answers/);
     expect(server.output()).not.toContain('server-sig-key');
+  });
+
+  it('starts all the same when the proxy does not answer, and says so', async () => {
+    const deadPort = await freePort();
+    const lonely = await startServerProcess({
+      DATABASE_URL: db.url,
+      GRIP_URL: `http://127.0.0.1:${deadPort}/?iss=pushpin&key=x`,
+    });
+    try {
+      expect(lonely.output()).toMatch(
+        new RegExp(`GRIP proxy publish API at http://127.0.0.1:${deadPort} does not answer`),
+      );
+    } finally {
+      await lonely.stop();
+    }
   });
 
   it('streams through Pushpin what is published to the server', async () => {

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { type IGripConfig, type IItem, type IItemExport, Publisher } from '@fanoutio/grip';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
@@ -55,7 +61,7 @@ class UserItem implements IItem {
  * reconnect brings it. Publishing never delays or fails a send.
  */
 @Injectable()
-export class GripPublisher implements OnApplicationShutdown {
+export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('EventStream');
   private readonly publishers: Publisher[];
   private readonly queues = new Map<string, Promise<void>>();
@@ -81,6 +87,30 @@ export class GripPublisher implements OnApplicationShutdown {
         if (this.queues.get(event.channel) === next) this.queues.delete(event.channel);
       });
     }
+  }
+
+  /**
+   * Checks that each proxy's publish API answers. The app starts either way:
+   * events are stored, and reach clients once the proxy is there.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all(
+      (this.config.grip?.proxies ?? []).map(async ({ publishUri }) => {
+        const where = new URL(publishUri).origin;
+        try {
+          const response = await fetch(new URL('publish/', `${publishUri.replace(/\/?$/, '/')}`), {
+            signal: AbortSignal.timeout(this.config.grip?.publishTimeoutMs ?? 5_000),
+          });
+          await response.body?.cancel();
+          this.logger.log(`GRIP proxy publish API at ${where} answers`);
+        } catch (error) {
+          this.logger.error(
+            `GRIP proxy publish API at ${where} does not answer (${messageOf(error)}): ` +
+              'events are stored but reach clients only once it does',
+          );
+        }
+      }),
+    );
   }
 
   /** Stops retrying: what is not published yet is recovered by the proxy or on reconnect. */
