@@ -9,6 +9,7 @@ import {
 import { PLATFORMS, startHttpApp, type HttpApp, type Platform } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { SseRecorder } from './harness/sse-client';
+import { waitFor } from './harness/wait';
 
 interface User {
   readonly id: string;
@@ -427,11 +428,3 @@ describe.each(PLATFORMS)('authorization of GET /events on %s', (platform: Platfo
     });
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

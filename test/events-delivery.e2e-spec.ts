@@ -5,6 +5,7 @@ import { startHttpApp, type HttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { SseRecorder } from './harness/sse-client';
 import { TcpProxy } from './harness/tcp-proxy';
+import { waitFor } from './harness/wait';
 
 describe('delivery in direct mode', () => {
   let db: TestDatabase;
@@ -254,12 +255,4 @@ function openStream(
     req.on('error', reject);
     req.end();
   });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

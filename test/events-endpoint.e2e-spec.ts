@@ -3,6 +3,7 @@ import { RetentionService } from '../src/eventstream';
 import { PLATFORMS, startHttpApp, type HttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { SseRecorder } from './harness/sse-client';
+import { waitFor } from './harness/wait';
 
 describe.each(PLATFORMS)('GET /events on %s', (platform) => {
   let db: TestDatabase;
@@ -221,12 +222,4 @@ function openRaw(url: string): Promise<import('node:http').ClientRequest> {
     req.on('error', reject);
     req.end();
   });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

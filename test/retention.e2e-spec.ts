@@ -1,6 +1,7 @@
 import { EventPositionTooOldError, type EventStreamService } from '../src/eventstream';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
 import { createTestDatabase, withClient, type TestDatabase } from './harness/postgres';
+import { waitFor } from './harness/wait';
 
 const send = (events: EventStreamService, channel: string, count: number) =>
   events.sendEvents(Array.from({ length: count }, (_, i) => ({ channel, type: 't', data: i })));
@@ -115,12 +116,4 @@ describe('retention', () => {
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

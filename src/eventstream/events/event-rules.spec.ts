@@ -5,6 +5,7 @@ import {
 } from '../errors/eventstream.errors';
 import { DEFAULT_EVENT_LIMITS, EventLimits } from './event-limits';
 import { assertValidChannel, assertValidEventType, encodeEventData } from './event-rules';
+import { random, thrown } from '../../../test/harness/spec-helpers';
 
 const LIMITS = DEFAULT_EVENT_LIMITS;
 const CHANNEL_RULE = 'a channel name may contain only letters, digits and any of _ - . : @ / ~';
@@ -15,29 +16,6 @@ const EMOJI = '\u{1F600}';
 
 function limits(overrides: Partial<EventLimits>): EventLimits {
   return { ...DEFAULT_EVENT_LIMITS, ...overrides };
-}
-
-/** The error `fn` throws; fails the test when it returns instead. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
-
-/** Small seeded PRNG (mulberry32) so that the random cases are reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('assertValidChannel', () => {

@@ -7,22 +7,12 @@ import {
   maxEventIdLength,
   parseEventPosition,
 } from './event-position';
+import { random, thrown } from '../../../test/harness/spec-helpers';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const NOT_AN_ENTRY = 'is not of the form channel:seq';
 const CONTROL = 'an event id cannot contain control characters';
 const TOO_BIG = 'a seq is at most 2^63 - 1';
-
-/** The error `fn` throws; fails the test when it returns instead. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 /** The InvalidPositionError that parsing `raw` throws; checks its class, code and position. */
 function rejection(
@@ -42,18 +32,6 @@ function rejection(
 /** The message of an InvalidPositionError for a short `raw` (64 characters at most). */
 function message(raw: string, reason: string): string {
   return `Invalid position ${JSON.stringify(raw)}: ${reason}`;
-}
-
-/** Small seeded PRNG (mulberry32) so that the random cases are reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('parseEventPosition', () => {

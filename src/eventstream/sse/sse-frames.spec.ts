@@ -9,6 +9,7 @@ import {
   streamErrorFrame,
   streamResetFrame,
 } from './sse-frames';
+import { random, thrown } from '../../../test/harness/spec-helpers';
 
 /** An event as an EventSource dispatches it. */
 interface DispatchedEvent {
@@ -118,29 +119,6 @@ async function receiveWithEventSource(
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
   return received;
-}
-
-/** The error `fn` throws; fails the test when it returns instead. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
-
-/** Small seeded PRNG (mulberry32) so that the random cases are reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Pieces of data: every kind of line break, spaces, colons, field look-alikes, unicode. */
