@@ -123,7 +123,7 @@ describe('delivery in direct mode', () => {
       // Cut the connection three times while events keep coming; each time
       // the client reconnects by itself with its Last-Event-ID.
       for (let cut = 1; cut <= 3; cut++) {
-        await client.until((c) => c.opens === cut && c.events('n').length > 0);
+        await client.until((c) => c.opens === cut && c.events('n').length > 0, 20_000);
         proxy.dropConnections();
       }
       await writer;
