@@ -5,11 +5,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type IGripConfig, type IItem, type IItemExport, Publisher } from '@fanoutio/grip';
+import { Auth, type IItem, type IItemExport } from '@fanoutio/grip';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
+import type { GripProxy } from './grip-config';
 import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
 
 export interface CommittedEvent {
@@ -54,38 +55,131 @@ class UserItem implements IItem {
   }
 }
 
+/** Items in one publish request, and their body size, at most (Pushpin takes 1 MB). */
+const MAX_BATCH_ITEMS = 200;
+const MAX_BATCH_BYTES = 800_000;
+
+interface Pending {
+  readonly item: IItemExport;
+  readonly bytes: number;
+  readonly done: () => void;
+}
+
 /**
- * Publishes committed events to every GRIP proxy. Per channel, publishes
- * leave in commit order; a publish that fails is retried, then given up:
- * the event is stored, and Pushpin's prev-id check or the client's
- * reconnect brings it. Publishing never delays or fails a send.
+ * The publish queue of one proxy. One request is in flight at a time, so
+ * items leave in the order they were queued (per channel: commit order),
+ * and whatever queues up meanwhile goes out together in the next request.
+ */
+class ProxyQueue {
+  private readonly pending: Pending[] = [];
+  private draining = false;
+  private readonly url: string;
+  private readonly auth: Auth.IAuth | undefined;
+
+  constructor(
+    config: GripProxy['config'],
+    private readonly send: (url: string, body: string, auth: string | undefined) => Promise<void>,
+    private readonly onGiveUp: (items: number, error: unknown) => void,
+    private readonly isClosed: () => boolean,
+  ) {
+    const url = new URL(config.control_uri);
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
+    url.pathname += 'publish/';
+    this.url = url.toString();
+    // As @fanoutio/grip's own client authenticates: a JWT with `iss`, else a bearer key.
+    const { control_iss: iss, key } = config as { control_iss?: string; key?: unknown };
+    if (iss !== undefined) {
+      this.auth = new Auth.Jwt(
+        { iss },
+        typeof key === 'string' ? new TextEncoder().encode(key) : new Uint8Array(),
+      );
+    } else if (typeof key === 'string') this.auth = new Auth.Bearer(key);
+  }
+
+  enqueue(item: IItemExport): Promise<void> {
+    return new Promise((done) => {
+      this.pending.push({ item, bytes: Buffer.byteLength(JSON.stringify(item)), done });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.pending.length > 0) {
+        let bytes = 0;
+        let count = 0;
+        while (
+          count < this.pending.length &&
+          count < MAX_BATCH_ITEMS &&
+          (count === 0 || bytes + this.pending[count].bytes <= MAX_BATCH_BYTES)
+        ) {
+          bytes += this.pending[count++].bytes;
+        }
+        const batch = this.pending.splice(0, count);
+        await this.publish(batch.map((p) => p.item));
+        batch.forEach((p) => p.done());
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async publish(items: IItemExport[]): Promise<void> {
+    const body = JSON.stringify({ items });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.send(this.url, body, await this.auth?.buildHeader());
+        return;
+      } catch (error) {
+        if (attempt >= RETRY_DELAYS_MS.length || this.isClosed()) {
+          this.onGiveUp(items.length, error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]).unref());
+      }
+    }
+  }
+}
+
+/**
+ * Publishes committed events to every GRIP proxy, in commit order per
+ * channel, several items per request under load, with a timeout and
+ * retries. A publish that still fails is given up: the event is stored, and
+ * Pushpin's prev-id check (through the next link) or the client's reconnect
+ * brings it. Publishing never delays or fails a send.
  */
 @Injectable()
 export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('EventStream');
-  private readonly publishers: Publisher[];
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues: ProxyQueue[];
   failures = 0;
   private closed = false;
 
   constructor(@Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig) {
-    this.publishers = (config.grip?.proxies ?? []).map(
-      ({ config: proxy }) => new Publisher(proxy as IGripConfig),
+    this.queues = (config.grip?.proxies ?? []).map(
+      ({ config: proxy }) =>
+        new ProxyQueue(
+          proxy,
+          (url, body, auth) => this.post(url, body, auth),
+          (items, error) => {
+            this.failures += items;
+            this.logger.warn(`Gave up publishing ${items} items to the proxy: ${messageOf(error)}`);
+          },
+          () => this.closed,
+        ),
     );
   }
 
   get enabled(): boolean {
-    return this.publishers.length > 0;
+    return this.queues.length > 0;
   }
 
   publish(events: readonly CommittedEvent[]): void {
     for (const event of events) {
-      const previous = this.queues.get(event.channel) ?? Promise.resolve();
-      const next = previous.then(() => this.publishOne(event));
-      this.queues.set(event.channel, next);
-      void next.finally(() => {
-        if (this.queues.get(event.channel) === next) this.queues.delete(event.channel);
-      });
+      const item = { ...new EventItem(event).export(), channel: pushpinChannel(event.channel) };
+      for (const queue of this.queues) void queue.enqueue(item);
     }
   }
 
@@ -128,53 +222,21 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
     const requireSub = pushpinChannel(channel);
     const userChannel = pushpinUserChannel(userId);
     const error = streamErrorFrame('forbidden', text);
-    await Promise.all(
-      this.publishers.map(async (publisher) => {
-        await this.withTimeout(
-          publisher.publish(userChannel, new UserItem({ content: error }, requireSub)),
-        );
-        await this.withTimeout(
-          publisher.publish(userChannel, new UserItem({ action: 'close' }, requireSub)),
-        );
-      }),
-    );
+    const items = [
+      { ...new UserItem({ content: error }, requireSub).export(), channel: userChannel },
+      { ...new UserItem({ action: 'close' }, requireSub).export(), channel: userChannel },
+    ];
+    await Promise.all(this.queues.flatMap((queue) => items.map((item) => queue.enqueue(item))));
   }
 
-  /** Resolves once everything queued so far has been published or given up. */
-  async flush(): Promise<void> {
-    await Promise.all(this.queues.values());
-  }
-
-  private async publishOne(event: CommittedEvent): Promise<void> {
-    const channel = pushpinChannel(event.channel);
-    await Promise.all(
-      this.publishers.map(async (publisher) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await this.withTimeout(publisher.publish(channel, new EventItem(event)));
-            return;
-          } catch (error) {
-            if (attempt >= RETRY_DELAYS_MS.length || this.closed) {
-              this.failures++;
-              this.logger.warn(
-                `Publish of ${event.channel}:${event.seq} to the proxy failed: ${messageOf(error)}`,
-              );
-              return;
-            }
-            await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]).unref());
-          }
-        }
-      }),
-    );
-  }
-
-  private withTimeout<T>(work: Promise<T>): Promise<T> {
-    const timeoutMs = this.config.grip?.publishTimeoutMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
+  private async post(url: string, body: string, auth: string | undefined): Promise<void> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) },
+      body,
+      signal: AbortSignal.timeout(this.config.grip?.publishTimeoutMs ?? 5_000),
     });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+    const text = await response.text();
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
   }
 }
