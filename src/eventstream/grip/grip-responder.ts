@@ -38,7 +38,11 @@ export class GripResponder {
 
   async reply(request: GripReplyRequest): Promise<void> {
     const { channels } = request;
-    const heads = await this.store.headSeqs(channels);
+    // Only channels without a position need their head read here; for the
+    // others (every channel of a recovery call) the first read tells it.
+    const unplaced = channels.filter((c) => !request.positions.has(c));
+    const heads =
+      unplaced.length > 0 ? await this.store.headSeqs(unplaced) : new Map<string, number>();
     const cursors = new Map(
       channels.map((c) => [c, request.positions.get(c) ?? heads.get(c) ?? 0]),
     );
@@ -47,8 +51,8 @@ export class GripResponder {
     let complete = true;
 
     pages: for (const channel of channels) {
-      let head = heads.get(channel) ?? 0;
-      while ((cursors.get(channel) ?? 0) !== head) {
+      let head: number | undefined = heads.get(channel);
+      while (head === undefined || (cursors.get(channel) ?? 0) !== head) {
         const after = cursors.get(channel) ?? 0;
         const result = await this.store.read(channel, after, this.config.stream.pageSize);
         if (result.status !== 'events') {
@@ -57,7 +61,7 @@ export class GripResponder {
           body += streamResetFrame([channel], formatCompositeEventId(cursors));
           continue;
         }
-        head = Math.max(head, result.headSeq);
+        head = Math.max(head ?? 0, result.headSeq);
         if (result.events.length === 0) break;
         for (const event of result.events) {
           cursors.set(channel, event.seq);

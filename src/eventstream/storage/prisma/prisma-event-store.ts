@@ -13,6 +13,14 @@ import { HEAD_PREFIX, notifyChannel } from './notify-channel';
 
 const TRIM_BATCH = 5_000;
 
+interface ReadRow {
+  head: bigint | null;
+  seq: bigint | null;
+  type: string | null;
+  data: string | null;
+  created_at: Date | null;
+}
+
 interface BumpedChannel {
   name: string;
   last_seq: bigint;
@@ -35,6 +43,7 @@ interface BumpedChannel {
 export class PrismaEventStore implements EventStore {
   private readonly appendSql: string;
   private readonly notifyChannel: string;
+  private readonly readSql: string;
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
 
@@ -65,6 +74,16 @@ export class PrismaEventStore implements EventStore {
       SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
              pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified
       FROM bumped b`;
+    this.readSql = `
+      SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
+      FROM (SELECT $1::text AS name) wanted
+      LEFT JOIN ${channels} c ON c.name = wanted.name
+      LEFT JOIN LATERAL (
+        SELECT seq, type, data, created_at FROM ${events}
+        WHERE channel = wanted.name AND seq > $2::bigint
+        ORDER BY seq LIMIT $3::int
+      ) e ON true
+      ORDER BY e.seq`;
     // Both trims delete a prefix of each channel (seq <= bound), so what is
     // kept is always a contiguous range, and neither touches counter rows, so
     // writers are never blocked by a trim.
@@ -127,39 +146,37 @@ export class PrismaEventStore implements EventStore {
   }
 
   async read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult> {
-    const { prisma } = this.database;
+    let rows: ReadRow[];
     try {
-      // The head is read before the events: if it is past `afterSeq` and no
-      // event after `afterSeq` is found later, those events were trimmed.
-      const head = await prisma.channel.findUnique({
-        where: { name: channel },
-        select: { lastSeq: true },
-      });
-      const headSeq = head ? Number(head.lastSeq) : 0;
-      if (afterSeq !== undefined && afterSeq > headSeq) return { status: 'ahead', headSeq };
-      const rows = await prisma.event.findMany({
-        where: { channel, seq: { gt: BigInt(afterSeq ?? 0) } },
-        orderBy: { seq: 'asc' },
-        take: limit,
-      });
-      const events: StoredEvent[] = rows.map((row) => ({
-        channel: row.channel,
-        seq: Number(row.seq),
-        type: row.type,
-        data: row.data,
-        createdAt: row.createdAt,
-      }));
-      const newestSeq = Math.max(headSeq, events.at(-1)?.seq ?? 0);
-      if (afterSeq !== undefined) {
-        const firstSeq = events[0]?.seq ?? newestSeq + 1;
-        if (firstSeq > afterSeq + 1) {
-          return { status: 'too-old', oldestSeq: firstSeq, headSeq: newestSeq };
-        }
-      }
-      return { status: 'events', events, headSeq: newestSeq };
+      // One statement, so one snapshot: the head and the events agree, and
+      // a stream catching up (or a proxy's next-link call) costs one query.
+      rows = await this.database.prisma.$queryRawUnsafe<ReadRow[]>(
+        this.readSql,
+        channel,
+        afterSeq ?? 0,
+        limit,
+      );
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }
+    const headSeq = rows[0]?.head === null || rows[0] === undefined ? 0 : Number(rows[0].head);
+    if (afterSeq !== undefined && afterSeq > headSeq) return { status: 'ahead', headSeq };
+    const events: StoredEvent[] = rows
+      .filter((row) => row.seq !== null)
+      .map((row) => ({
+        channel,
+        seq: Number(row.seq),
+        type: row.type as string,
+        data: JSON.parse(row.data as string) as unknown,
+        createdAt: row.created_at as Date,
+      }));
+    if (afterSeq !== undefined) {
+      // Kept events are a contiguous range ending at the head: a first event
+      // past afterSeq + 1, or none at all below the head, means trimmed.
+      const firstSeq = events[0]?.seq ?? headSeq + 1;
+      if (firstSeq > afterSeq + 1) return { status: 'too-old', oldestSeq: firstSeq, headSeq };
+    }
+    return { status: 'events', events, headSeq };
   }
 
   async headSeqs(channels: readonly string[]): Promise<Map<string, number>> {
