@@ -44,6 +44,7 @@ describe('GRIP mode through a real Pushpin', () => {
       options: {
         databaseUrl: db.url,
         replayPageSize: 50,
+        keepAliveMs: 1_000,
         grip: { url: pushpin.gripUrl },
         resolveUser: (request: object) => {
           const user = (request as { headers: Record<string, string | undefined> }).headers[
@@ -120,6 +121,13 @@ describe('GRIP mode through a real Pushpin', () => {
     expect(client.opens).toBe(1);
   });
 
+  it('keeps idle streams alive through Pushpin, without moving their position', async () => {
+    await app.events.sendEvent('idle', 'n', 1);
+    const client = connect('channel=idle', { 'Last-Event-ID': 'idle:0' });
+    await client.until((c) => c.events('keep-alive').length >= 1, 5_000);
+    expect(client.events('keep-alive')[0]).toEqual({ type: 'keep-alive', id: 'idle:1', data: '' });
+  });
+
   it('closes the streams Pushpin holds for a revoked channel, and only those', async () => {
     const room = connect('channel=vip', { 'x-user': 'u1' });
     const other = connect('channel=lobby', { 'x-user': 'u1' });
@@ -186,6 +194,54 @@ describe('GRIP mode through a real Pushpin', () => {
       expect(refused.status).toBe(403);
       const unsigned = await fetch(`${app.baseUrl}${link}`);
       expect(unsigned.status).toBe(403);
+    });
+
+    it('asks the authorizer again on every next-link call', async () => {
+      const signed = await gripSig(SIG_KEY);
+      const headers = { 'Grip-Sig': signed, 'x-user': 'u3' };
+      const reply = await fetch(app.streamUrl('channel=linked'), { headers });
+      const link = /<([^>]+)>/.exec(reply.headers.get('grip-link') ?? '')?.[1] ?? '';
+      await reply.body?.cancel();
+      denied.add('u3/linked');
+      // Pushpin calls the link without the client's headers: the user comes
+      // from the link's token.
+      const refused = await fetch(`${app.baseUrl}${link}`, { headers: { 'Grip-Sig': signed } });
+      expect(refused.status).toBe(403);
+    });
+
+    it('refuses unsigned requests when told to, and trusts nothing without a key', async () => {
+      const strict = await startHttpApp({
+        options: {
+          databaseUrl: db.url,
+          grip: { url: pushpin.gripUrl, unsignedRequests: 'refuse' },
+        },
+      });
+      const keyless = await startHttpApp({
+        options: {
+          databaseUrl: db.url,
+          grip: { url: 'http://127.0.0.1:9/', linkSecret: 'only-for-links' },
+        },
+      });
+      try {
+        const refused = await fetch(strict.streamUrl('channel=strict'));
+        expect(refused.status).toBe(403);
+        expect(await refused.json()).toMatchObject({ error: 'forbidden' });
+        const signedStrict = await fetch(strict.streamUrl('channel=strict'), {
+          headers: { 'Grip-Sig': await gripSig(SIG_KEY) },
+        });
+        expect(signedStrict.headers.get('grip-hold')).toBe('stream');
+        await signedStrict.body?.cancel();
+        for (const key of [SIG_KEY, 'only-for-links', '']) {
+          const response = await fetch(keyless.streamUrl('channel=keyless'), {
+            headers: { 'Grip-Sig': await gripSig(key || 'x') },
+          });
+          expect(response.headers.get('grip-hold')).toBeNull();
+          await response.body?.cancel();
+        }
+      } finally {
+        await strict.close();
+        await keyless.close();
+      }
     });
   });
 });
