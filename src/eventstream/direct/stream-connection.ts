@@ -23,6 +23,7 @@ export class StreamConnection {
   private readonly cursors = new Map<string, number>();
   private readonly heads = new Map<string, number>();
   private pumping = false;
+  private started = false;
   private pumpAgain = false;
   private readonly keepAliveTimer: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
@@ -58,12 +59,15 @@ export class StreamConnection {
       this.cursors.set(channel, positions.get(channel) ?? head);
       this.raiseHead(channel, head);
     }
+    this.started = true;
     this.pump();
   }
 
   /** Events of `channel` up to `seq` are committed. */
   notifyHead(channel: string, seq: number): void {
-    if (this.raiseHead(channel, seq)) this.pump();
+    // Heard between subscribing and start(): only note the head, since the
+    // cursors are not set yet; start() delivers from the client's position.
+    if (this.raiseHead(channel, seq) && this.started) this.pump();
   }
 
   /** Closes the stream at `expiresAt`, unless an earlier expiry is already set. */
