@@ -149,6 +149,9 @@ export class StreamConnection {
       result = await this.reads.readFresh(channel, after, this.settings.pageSize);
     }
     if (this.closed) return false;
+    // Only the pump moves cursors once started, but a page must never be
+    // written against a cursor that moved while it was read.
+    if (this.cursor(channel) !== after) return true;
     if (result.status !== 'events') {
       // Events after the cursor were trimmed, or the cursor is beyond the
       // head (a recreated database): say so, then go on from the head.
