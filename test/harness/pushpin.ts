@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/server/free-port';
+import { freePorts } from '../../src/server/free-port';
 
 const STOCK_CONFIG = '/etc/pushpin/pushpin.conf';
 export const PUSHPIN_INSTALL_HINT =
@@ -56,13 +56,8 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   const [rundir, logdir] = [join(dir, 'run'), join(dir, 'log')];
   await mkdir(rundir);
   await mkdir(logdir);
-  const ports = {
-    http: await freePort(),
-    publish: await freePort(),
-    pushIn: await freePort(),
-    pushInSub: await freePort(),
-    command: await freePort(),
-  };
+  const [http, publish, pushIn, pushInSub, command] = await freePorts(5);
+  const ports = { http, publish, pushIn, pushInSub, command };
   const zurl = `ipc://${rundir}/pushpin-`;
   const config = (await readFile(STOCK_CONFIG, 'utf8'))
     .replace(/^rundir=.*$/m, `rundir=${rundir}`)

@@ -3,8 +3,10 @@ import type { GripOptions } from './grip-options.interface';
 
 /** A proxy's publish endpoint and keys, as `parseGripUri` reads them from a GRIP URL. */
 export interface GripProxy {
-  readonly publishUri: string;
-  readonly config: { control_uri: string; key?: unknown; verify_key?: unknown };
+  readonly control_uri: string;
+  readonly control_iss?: string;
+  readonly key?: unknown;
+  readonly verify_key?: unknown;
 }
 
 export interface GripSettings {
@@ -20,12 +22,9 @@ export interface GripSettings {
 export function resolveGripSettings(options: GripOptions): GripSettings {
   const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
   if (urls.length === 0) throw new Error('grip.url needs at least one proxy');
-  const proxies = urls.map((url) => {
-    const config = parseGripUri(url);
-    return { publishUri: config.control_uri, config };
-  });
-  const verifyKeys = proxies.flatMap(({ config }) => {
-    const key: unknown = config.verify_key ?? config.key;
+  const proxies: GripProxy[] = urls.map((url) => parseGripUri(url));
+  const verifyKeys = proxies.flatMap((proxy) => {
+    const key: unknown = proxy.verify_key ?? proxy.key;
     return typeof key === 'string' && key.length > 0 ? [key] : [];
   });
   const secret = options.linkSecret ?? verifyKeys[0];

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Auth, type IItem, type IItemExport } from '@fanoutio/grip';
+import { Auth, type IItemExport } from '@fanoutio/grip';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
@@ -23,36 +23,30 @@ export interface CommittedEvent {
 const RETRY_DELAYS_MS = [100, 500, 2_000];
 
 /** One event as a GRIP item: ids chain per channel, and each client gets its own composite id. */
-class EventItem implements IItem {
-  constructor(private readonly event: CommittedEvent) {}
-
-  export(): IItemExport {
-    const { type, seq, json } = this.event;
-    // `%I` is filled in per connection by Pushpin's build-id filter; every
-    // other `%` must reach the client as itself.
-    const frame = encodeFrame({ event: escapePercent(type), id: '%I', data: escapePercent(json) });
-    return {
-      id: String(seq),
-      'prev-id': String(seq - 1),
-      formats: { 'http-stream': { content: frame, 'content-filters': ['build-id'] } },
-    };
-  }
+function eventItem(event: CommittedEvent): IItemExport {
+  // `%I` is filled in per connection by Pushpin's build-id filter; every
+  // other `%` must reach the client as itself.
+  const frame = encodeFrame({
+    event: escapePercent(event.type),
+    id: '%I',
+    data: escapePercent(event.json),
+  });
+  return {
+    channel: pushpinChannel(event.channel),
+    id: String(event.seq),
+    'prev-id': String(event.seq - 1),
+    formats: { 'http-stream': { content: frame, 'content-filters': ['build-id'] } },
+  };
 }
 
-/** An item for the per-user channel, delivered only to connections on `requireSub`. */
-class UserItem implements IItem {
-  constructor(
-    private readonly format: IItemExport['formats'][string],
-    private readonly requireSub: string,
-  ) {}
-
-  export(): IItemExport {
-    const item = {
-      formats: { 'http-stream': this.format },
-      meta: { require_sub: this.requireSub },
-    };
-    return item;
-  }
+/** An item for a per-user channel, delivered only to connections also on `requireSub`. */
+function userItem(
+  channel: string,
+  format: IItemExport['formats'][string],
+  requireSub: string,
+): IItemExport {
+  const item = { channel, formats: { 'http-stream': format }, meta: { require_sub: requireSub } };
+  return item;
 }
 
 /** Items in one publish request, and their body size, at most (Pushpin takes 1 MB). */
@@ -73,11 +67,12 @@ interface Pending {
 class ProxyQueue {
   private readonly pending: Pending[] = [];
   private draining = false;
-  private readonly url: string;
+  /** The proxy's publish API. */
+  readonly url: string;
   private readonly auth: Auth.IAuth | undefined;
 
   constructor(
-    config: GripProxy['config'],
+    config: GripProxy,
     private readonly send: (url: string, body: string, auth: string | undefined) => Promise<void>,
     private readonly onGiveUp: (items: number, error: unknown) => void,
     private readonly isClosed: () => boolean,
@@ -87,7 +82,7 @@ class ProxyQueue {
     url.pathname += 'publish/';
     this.url = url.toString();
     // As @fanoutio/grip's own client authenticates: a JWT with `iss`, else a bearer key.
-    const { control_iss: iss, key } = config as { control_iss?: string; key?: unknown };
+    const { control_iss: iss, key } = config;
     if (iss !== undefined) {
       this.auth = new Auth.Jwt(
         { iss },
@@ -159,7 +154,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(@Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig) {
     this.queues = (config.grip?.proxies ?? []).map(
-      ({ config: proxy }) =>
+      (proxy) =>
         new ProxyQueue(
           proxy,
           (url, body, auth) => this.post(url, body, auth),
@@ -178,7 +173,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
 
   publish(events: readonly CommittedEvent[]): void {
     for (const event of events) {
-      const item = { ...new EventItem(event).export(), channel: pushpinChannel(event.channel) };
+      const item = eventItem(event);
       for (const queue of this.queues) void queue.enqueue(item);
     }
   }
@@ -189,10 +184,10 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
    */
   async onApplicationBootstrap(): Promise<void> {
     await Promise.all(
-      (this.config.grip?.proxies ?? []).map(async ({ publishUri }) => {
-        const where = new URL(publishUri).origin;
+      this.queues.map(async ({ url }) => {
+        const where = new URL(url).origin;
         try {
-          const response = await fetch(new URL('publish/', `${publishUri.replace(/\/?$/, '/')}`), {
+          const response = await fetch(url, {
             signal: AbortSignal.timeout(this.config.grip?.publishTimeoutMs ?? 5_000),
           });
           await response.body?.cancel();
@@ -223,8 +218,8 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
     const userChannel = pushpinUserChannel(userId);
     const error = streamErrorFrame('forbidden', text);
     const items = [
-      { ...new UserItem({ content: error }, requireSub).export(), channel: userChannel },
-      { ...new UserItem({ action: 'close' }, requireSub).export(), channel: userChannel },
+      userItem(userChannel, { content: error }, requireSub),
+      userItem(userChannel, { action: 'close' }, requireSub),
     ];
     await Promise.all(this.queues.flatMap((queue) => items.map((item) => queue.enqueue(item))));
   }
