@@ -17,7 +17,12 @@ import {
 import { StreamHub } from './direct/stream-hub';
 import { GripPublisher } from './grip/grip-publisher';
 import { CHANGE_FEED, type ChangeFeed } from './storage/change-feed.interface';
-import { EVENT_STORE, type EventStore, type NewEvent } from './storage/event-store.interface';
+import {
+  type AppendedEvent,
+  EVENT_STORE,
+  type EventStore,
+  type NewEvent,
+} from './storage/event-store.interface';
 
 /** One event to send with {@link EventStreamService.sendEvents}. */
 export interface EventInput {
@@ -143,17 +148,22 @@ export class EventStreamService {
     const given: unknown = events;
     if (!Array.isArray(given)) throw new TypeError('sendEvents takes an array of events');
     const prepared = events.map((event) => this.prepare(event));
-    const appended = await this.store.append(prepared);
-    if (this.gripPublisher.enabled) {
-      this.gripPublisher.publish(
-        appended.map(({ channel, seq }, index) => ({
-          channel,
-          seq,
-          type: prepared[index].type,
-          json: prepared[index].json,
-        })),
-      );
+    const ticket = this.gripPublisher.beginAppend(prepared.map(({ channel }) => channel));
+    let appended: AppendedEvent[];
+    try {
+      appended = await this.store.append(prepared);
+    } catch (error) {
+      ticket.failed();
+      throw error;
     }
+    ticket.committed(
+      appended.map(({ channel, seq }, index) => ({
+        channel,
+        seq,
+        type: prepared[index].type,
+        json: prepared[index].json,
+      })),
+    );
     return appended.map(({ channel, seq, createdAt }, index) => ({
       id: formatEventId(channel, seq),
       channel,

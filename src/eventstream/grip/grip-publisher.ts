@@ -10,15 +10,10 @@ import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
+import { type AppendTicket, CommitOrder } from './commit-order';
+import type { CommittedEvent } from './committed-event';
 import type { GripProxy } from './grip-config';
 import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
-
-export interface CommittedEvent {
-  readonly channel: string;
-  readonly seq: number;
-  readonly type: string;
-  readonly json: string;
-}
 
 const RETRY_DELAYS_MS = [100, 500, 2_000];
 
@@ -48,6 +43,8 @@ function userItem(
   const item = { channel, formats: { 'http-stream': format }, meta: { require_sub: requireSub } };
   return item;
 }
+
+const IGNORED: AppendTicket = { committed: () => undefined, failed: () => undefined };
 
 /** Items in one publish request, and their body size, at most (Pushpin takes 1 MB). */
 const MAX_BATCH_ITEMS = 200;
@@ -151,6 +148,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
   private readonly queues: ProxyQueue[];
   failures = 0;
   private closed = false;
+  private readonly commitOrder = new CommitOrder((events) => this.publish(events));
 
   constructor(@Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig) {
     this.queues = (config.grip?.proxies ?? []).map(
@@ -171,7 +169,15 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
     return this.queues.length > 0;
   }
 
-  publish(events: readonly CommittedEvent[]): void {
+  /**
+   * Call before appending events on `channels`, and report the outcome on
+   * the ticket: committed events are published in commit order per channel.
+   */
+  beginAppend(channels: Iterable<string>): AppendTicket {
+    return this.enabled ? this.commitOrder.begin(channels) : IGNORED;
+  }
+
+  private publish(events: readonly CommittedEvent[]): void {
     for (const event of events) {
       const item = eventItem(event);
       for (const queue of this.queues) void queue.enqueue(item);
