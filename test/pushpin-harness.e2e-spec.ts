@@ -1,6 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  CONFIGURE,
   pushpinInstalled,
   PUSHPIN_INSTALL_HINT,
   startPushpin,
@@ -61,6 +66,29 @@ describe('Pushpin harness', () => {
       expect(client.events('toy')).toEqual([{ type: 'toy', id: 'toy:1', data: '"hi"' }]);
     } finally {
       client.close();
+    }
+  });
+
+  it('refuses, as docker-compose would, a missing, stock or URL-unsafe sig key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eventstream-configure-'));
+    try {
+      const config = join(dir, 'pushpin.conf');
+      await writeFile(config, 'sig_key=changeme\n');
+      for (const key of ['', 'changeme', 'a&b', 'a b']) {
+        const result = spawnSync('sh', [
+          CONFIGURE,
+          config,
+          join(dir, 'routes'),
+          'app:3000',
+          key,
+          '0.0.0.0',
+        ]);
+        expect(result.status).toBe(2);
+        expect(result.stderr.toString()).toContain('sig key');
+      }
+      expect(await readFile(config, 'utf8')).toBe('sig_key=changeme\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { freePorts } from '../../src/server/free-port';
 
 const STOCK_CONFIG = '/etc/pushpin/pushpin.conf';
+/** Gives a Pushpin config this project's settings; docker-compose.yml runs it too. */
+export const CONFIGURE = join(__dirname, '..', '..', 'deploy', 'pushpin', 'configure.sh');
 export const PUSHPIN_INSTALL_HINT =
   "Pushpin is not installed: run `apt-get install -y pushpin` (Debian's package; .ci/run does).";
 
@@ -15,6 +17,11 @@ export interface PushpinOptions {
   readonly backendPort: number;
   /** Pushpin signs proxied requests with this key (`Grip-Sig`). */
   readonly sigKey: string;
+  /**
+   * Serve the app under this path prefix only, stripped before requests
+   * reach it (a route with `path_beg` and `replace_beg`), e.g. `/stream`.
+   */
+  readonly pathPrefix?: string;
 }
 
 export interface RunningPushpin {
@@ -68,7 +75,6 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     .replace(/^push_in_spec=.*$/m, `push_in_spec=tcp://127.0.0.1:${ports.pushIn}`)
     .replace(/^push_in_sub_specs=.*$/m, `push_in_sub_specs=tcp://127.0.0.1:${ports.pushInSub}`)
     .replace(/^command_spec=tcp.*$/m, `command_spec=tcp://127.0.0.1:${ports.command}`)
-    .replace(/^sig_key=.*$/m, `sig_key=${options.sigKey}`)
     .replace(/^updates_check=.*$/m, 'updates_check=off')
     .replace(
       /^\[proxy\]$/m,
@@ -81,7 +87,13 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     );
   const configPath = join(dir, 'pushpin.conf');
   await writeFile(configPath, config);
-  await writeFile(join(dir, 'routes'), `* 127.0.0.1:${options.backendPort}\n`);
+  // The settings docker-compose.yml gives Pushpin too: its sig key and routes.
+  const routesPath = join(dir, 'routes');
+  const backend = `127.0.0.1:${options.backendPort}`;
+  execFileSync('sh', [CONFIGURE, configPath, routesPath, backend, options.sigKey, '127.0.0.1']);
+  if (options.pathPrefix) {
+    await writeFile(routesPath, `*,path_beg=${options.pathPrefix}/,replace_beg=/ ${backend}\n`);
+  }
 
   let child: ChildProcess | undefined;
   const launch = async () => {
