@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../src/server/free-port';
 import { startHttpApp, type HttpApp } from './harness/http-app';
@@ -11,6 +11,7 @@ import {
   type RunningPushpin,
 } from './harness/pushpin';
 import { SseRecorder } from './harness/sse-client';
+import { waitFor } from './harness/wait';
 import { TcpProxy } from './harness/tcp-proxy';
 
 /** GRIP delivery when publishes race, get lost, or Pushpin goes away. */
@@ -35,7 +36,8 @@ describe('GRIP mode under faults', () => {
     if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
     db = await createTestDatabase();
     const port = await freePort();
-    pushpin = await startPushpin({ backendPort: port, sigKey: 'fault-key' });
+    // Gaps are recovered a second after they are seen, not five.
+    pushpin = await startPushpin({ backendPort: port, sigKey: 'fault-key', messageWaitMs: 1_000 });
     front = await startHttpApp({
       port,
       options: { databaseUrl: db.url, grip: { url: pushpin.gripUrl, publishTimeoutMs: 1_000 } },
@@ -96,27 +98,60 @@ describe('GRIP mode under faults', () => {
     }
   });
 
-  it('sends many events in few publish requests under load, in order', async () => {
-    // Counts what reaches Pushpin's publish API, and passes it on.
-    const requests: number[] = [];
-    const counter = createServer((request, response) => {
-      // The start-up check only needs an answer.
-      if (request.method !== 'POST') return response.end();
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        requests.push((JSON.parse(body) as { items: unknown[] }).items.length);
-        void fetch(`${pushpin.publishUrl}${request.url}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body,
-        }).then(async (answer) => {
-          response.writeHead(answer.status);
-          response.end(await answer.text());
-        });
-      });
+  it('delivers every event once, in order, when two instances send at once and one publishes late', async () => {
+    // The second instance's publishes reach Pushpin three seconds late, past
+    // its message_wait: the first one's items name prev-ids Pushpin has not
+    // seen, and it must recover them through the next link.
+    const late = await relayPublishes({ to: () => pushpin.publishUrl, delayMs: 3_000 });
+    const publishPort = new URL(pushpin.publishUrl).port;
+    const latePort = (late.address() as AddressInfo).port;
+    const other = await startHttpApp({
+      options: {
+        databaseUrl: db.url,
+        grip: { url: pushpin.gripUrl.replace(`:${publishPort}/`, `:${latePort}/`) },
+      },
     });
-    await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
+    try {
+      const readers = [connect('shared'), connect('shared'), connect('shared')];
+      for (const reader of readers) await reader.until((c) => c.opens === 1);
+      await front.events.sendEvent('shared', 'n', 'first');
+      for (const reader of readers) await reader.until((c) => c.events('n').length === 1);
+      // Pushpin calls the link of new streams once on its own, about
+      // message_wait after they open: only calls after that one are
+      // recoveries of gaps.
+      await waitFor(() => recoveries.length > 0);
+      recoveries.splice(0);
+      const perInstance = 20;
+      await Promise.all(
+        Array.from({ length: perInstance }, (_, i) => [
+          front.events.sendEvent('shared', 'n', `front-${i}`),
+          other.events.sendEvent('shared', 'n', `other-${i}`),
+        ]).flat(),
+      );
+      const total = 1 + 2 * perInstance;
+      for (const reader of readers) {
+        await reader.until((c) => c.events('n').length >= total, 30_000);
+        expect(reader.events('n').map((e) => e.id)).toEqual(
+          range(1, total).map((i) => `shared:${i}`),
+        );
+      }
+      // Pushpin found gaps after event 1 and filled them through the next link.
+      expect(recoveries.some((header) => /; last-id=[1-9]\d*\b/.test(header))).toBe(true);
+      // Nothing arrives twice once the late publishes land.
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      for (const reader of readers) expect(reader.events('n')).toHaveLength(total);
+    } finally {
+      await other.close();
+      await new Promise((resolve) => late.close(resolve));
+    }
+  });
+
+  it('sends many events in few publish requests under load, in order', async () => {
+    const requests: number[] = [];
+    const counter = await relayPublishes({
+      to: () => pushpin.publishUrl,
+      onItems: (items) => requests.push(items),
+    });
     const counterPort = (counter.address() as AddressInfo).port;
     const publishPort = new URL(pushpin.publishUrl).port;
     const busy = await startHttpApp({
@@ -173,3 +208,35 @@ describe('GRIP mode under faults', () => {
     expect(numbers(client)).toEqual([1, 2]);
   });
 });
+
+/**
+ * Stands between an instance and Pushpin's publish API: passes each publish
+ * on after `delayMs`, telling how many items it carried.
+ */
+async function relayPublishes(options: {
+  readonly to?: () => string;
+  readonly delayMs?: number;
+  readonly onItems?: (items: number) => void;
+}): Promise<Server> {
+  const relay = createServer((request, response) => {
+    // The start-up check only needs an answer.
+    if (request.method !== 'POST') return response.end();
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      options.onItems?.((JSON.parse(body) as { items: unknown[] }).items.length);
+      setTimeout(() => {
+        void fetch(`${options.to?.()}${request.url}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body,
+        }).then(async (answer) => {
+          response.writeHead(answer.status);
+          response.end(await answer.text());
+        });
+      }, options.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return relay;
+}

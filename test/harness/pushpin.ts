@@ -22,6 +22,8 @@ export interface PushpinOptions {
    * reach it (a route with `path_beg` and `replace_beg`), e.g. `/stream`.
    */
   readonly pathPrefix?: string;
+  /** How long Pushpin holds items after a prev-id gap before it recovers; stock: 5000. */
+  readonly messageWaitMs?: number;
 }
 
 export interface RunningPushpin {
@@ -76,6 +78,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     .replace(/^push_in_sub_specs=.*$/m, `push_in_sub_specs=tcp://127.0.0.1:${ports.pushInSub}`)
     .replace(/^command_spec=tcp.*$/m, `command_spec=tcp://127.0.0.1:${ports.command}`)
     .replace(/^updates_check=.*$/m, 'updates_check=off')
+    .replace(/^message_wait=.*$/m, `message_wait=${options.messageWaitMs ?? 5000}`)
     .replace(
       /^\[proxy\]$/m,
       [
