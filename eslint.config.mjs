@@ -12,6 +12,7 @@ export default tseslint.config(
       '.data/**',
       'test/fixtures/*/dist/**',
       'src/eventstream/storage/prisma/generated/**',
+      'test/fixtures/app-prisma/generated/**',
     ],
   },
   js.configs.recommended,

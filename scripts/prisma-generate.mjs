@@ -9,6 +9,8 @@ const env = { ...process.env };
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= process.execPath;
 env.PRISMA_HIDE_UPDATE_MESSAGE = '1';
 
+// Arguments pass through, e.g. `--schema <file>` for another schema.
 const cli = require.resolve('prisma/build/index.js');
-const result = spawnSync(process.execPath, [cli, 'generate'], { stdio: 'inherit', env });
+const args = [cli, 'generate', ...process.argv.slice(2)];
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
+import { Client } from 'pg';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../src/server/free-port';
 import { startHttpApp, type HttpApp } from './harness/http-app';
@@ -144,6 +145,74 @@ describe('GRIP mode under faults', () => {
       await other.close();
       await new Promise((resolve) => late.close(resolve));
     }
+  });
+
+  it('publishes an event sent in the app’s transaction once it commits, and never a rolled-back one', async () => {
+    let published = 0;
+    const relay = await relayPublishes({
+      to: () => pushpin.publishUrl,
+      onItems: (items) => (published += items),
+    });
+    const publishPort = new URL(pushpin.publishUrl).port;
+    const relayPort = (relay.address() as AddressInfo).port;
+    const writer = await startHttpApp({
+      options: {
+        databaseUrl: db.url,
+        grip: { url: pushpin.gripUrl.replace(`:${publishPort}/`, `:${relayPort}/`) },
+      },
+    });
+    const client = connect('tx-live');
+    await client.until((c) => c.opens === 1);
+    const connection = new Client({ connectionString: db.url });
+    await connection.connect();
+    try {
+      await connection.query('BEGIN');
+      await writer.events.sendEvent('tx-live', 'n', 1, { transaction: connection });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(published).toBe(0);
+      await connection.query('COMMIT');
+      // Published by the writer once it hears the commit.
+      await waitFor(() => published === 1);
+      await client.until((c) => c.events('n').length === 1);
+
+      await connection.query('BEGIN');
+      await writer.events.sendEvent('tx-live', 'n', 99, { transaction: connection });
+      await connection.query('ROLLBACK');
+      await writer.events.sendEvent('tx-live', 'n', 2);
+      await client.until((c) => c.events('n').length === 2);
+      expect(client.events('n').map((e) => [e.id, e.data])).toEqual([
+        ['tx-live:1', '1'],
+        ['tx-live:2', '2'],
+      ]);
+      expect(published).toBe(2);
+    } finally {
+      await connection.end();
+      await writer.close();
+      await new Promise((resolve) => relay.close(resolve));
+    }
+  });
+
+  it('delivers an event whose writer died right after the app’s transaction committed', async () => {
+    const writer = await startHttpApp({
+      options: { databaseUrl: db.url, grip: { url: pushpin.gripUrl } },
+    });
+    const client = connect('tx-orphan');
+    await client.until((c) => c.opens === 1);
+    const connection = new Client({ connectionString: db.url });
+    await connection.connect();
+    try {
+      await connection.query('BEGIN');
+      await writer.events.sendEvent('tx-orphan', 'n', 1, { transaction: connection });
+      // Gone before the commit is heard: nobody publishes event 1.
+      await writer.close();
+      await connection.query('COMMIT');
+    } finally {
+      await connection.end();
+    }
+    // Event 2 names 1 as its prev-id: Pushpin recovers 1 through the next link.
+    await front.events.sendEvent('tx-orphan', 'n', 2);
+    await client.until((c) => c.events('n').length === 2, 20_000);
+    expect(client.events('n').map((e) => e.id)).toEqual(['tx-orphan:1', 'tx-orphan:2']);
   });
 
   it('sends many events in few publish requests under load, in order', async () => {

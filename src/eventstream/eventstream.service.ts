@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { EVENTSTREAM_CONFIG } from './eventstream.constants';
 import {
   EventPositionAheadError,
@@ -15,6 +16,7 @@ import {
   EVENTSTREAM_AUTHORIZER,
 } from './auth/channel-authorizer.interface';
 import { StreamHub } from './direct/stream-hub';
+import type { CommittedEvent } from './grip/committed-event';
 import { GripPublisher } from './grip/grip-publisher';
 import { CHANGE_FEED, type ChangeFeed } from './storage/change-feed.interface';
 import {
@@ -23,6 +25,7 @@ import {
   type EventStore,
   type NewEvent,
 } from './storage/event-store.interface';
+import type { EventStreamTransaction } from './storage/transaction';
 
 /** One event to send with {@link EventStreamService.sendEvents}. */
 export interface EventInput {
@@ -62,7 +65,27 @@ export interface EventPage {
   readonly hasMore: boolean;
 }
 
+export interface SendOptions {
+  /**
+   * Write the events in this transaction of the app's (a Prisma
+   * interactive-transaction client, or a `pg` client after `BEGIN`), on the
+   * database the module uses: they exist if and only if it commits, and
+   * reach clients and proxies only after it commits. The ids returned hold
+   * once it commits; if it rolls back, they are given to later events.
+   */
+  readonly transaction?: EventStreamTransaction;
+}
+
 const MAX_PAGE = 1000;
+
+function committedEvents(prepared: NewEvent[], appended: AppendedEvent[]): CommittedEvent[] {
+  return appended.map(({ channel, seq }, index) => ({
+    channel,
+    seq,
+    type: prepared[index].type,
+    json: prepared[index].json,
+  }));
+}
 
 /**
  * Sends events to channels and reads them back.
@@ -138,32 +161,27 @@ export class EventStreamService {
    * `EventStoreUnavailableError` when the database cannot be reached, or with
    * `EventStoreError` for any other database failure.
    */
-  async sendEvent(channel: string, type: string, data: unknown): Promise<EventRecord> {
-    const [record] = await this.sendEvents([{ channel, type, data }]);
+  async sendEvent(
+    channel: string,
+    type: string,
+    data: unknown,
+    options?: SendOptions,
+  ): Promise<EventRecord> {
+    const [record] = await this.sendEvents([{ channel, type, data }], options);
     return record;
   }
 
-  /** Stores several events, on any channels, in one transaction: all or none. */
-  async sendEvents(events: readonly EventInput[]): Promise<EventRecord[]> {
+  /**
+   * Stores several events, on any channels, in one transaction: all or none.
+   * With `options.transaction`, in the app's transaction (see {@link SendOptions}).
+   */
+  async sendEvents(events: readonly EventInput[], options?: SendOptions): Promise<EventRecord[]> {
     const given: unknown = events;
     if (!Array.isArray(given)) throw new TypeError('sendEvents takes an array of events');
     const prepared = events.map((event) => this.prepare(event));
-    const ticket = this.gripPublisher.beginAppend(prepared.map(({ channel }) => channel));
-    let appended: AppendedEvent[];
-    try {
-      appended = await this.store.append(prepared);
-    } catch (error) {
-      ticket.failed();
-      throw error;
-    }
-    ticket.committed(
-      appended.map(({ channel, seq }, index) => ({
-        channel,
-        seq,
-        type: prepared[index].type,
-        json: prepared[index].json,
-      })),
-    );
+    const appended = options?.transaction
+      ? await this.appendInTransaction(prepared, options.transaction)
+      : await this.append(prepared);
     return appended.map(({ channel, seq, createdAt }, index) => ({
       id: formatEventId(channel, seq),
       channel,
@@ -221,6 +239,35 @@ export class EventStreamService {
     // With nothing kept and no `after`, reading on starts from the head.
     const cursor = events.at(-1)?.seq ?? after ?? result.headSeq;
     return { events, cursor, headSeq: result.headSeq, hasMore: cursor < result.headSeq };
+  }
+
+  private async append(prepared: NewEvent[]): Promise<AppendedEvent[]> {
+    const ticket = this.gripPublisher.beginAppend(prepared.map(({ channel }) => channel));
+    let appended: AppendedEvent[];
+    try {
+      appended = await this.store.append(prepared);
+    } catch (error) {
+      ticket.failed();
+      throw error;
+    }
+    ticket.committed(committedEvents(prepared, appended));
+    return appended;
+  }
+
+  /**
+   * Nothing is published before the app's transaction commits: the append
+   * announces a marker that the change feed hears only after the commit.
+   */
+  private async appendInTransaction(
+    prepared: NewEvent[],
+    transaction: EventStreamTransaction,
+  ): Promise<AppendedEvent[]> {
+    const commitMarker = this.gripPublisher.enabled ? randomUUID() : undefined;
+    const appended = await this.store.append(prepared, { transaction, commitMarker });
+    if (commitMarker) {
+      this.gripPublisher.publishWhenCommitted(commitMarker, committedEvents(prepared, appended));
+    }
+    return appended;
   }
 
   private prepare(event: EventInput): NewEvent {

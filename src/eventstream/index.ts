@@ -6,7 +6,13 @@ export {
   type EventRecord,
   type EventPage,
   type GetEventsOptions,
+  type SendOptions,
 } from './eventstream.service';
+export type {
+  EventStreamTransaction,
+  PgTransactionClient,
+  PrismaTransactionClient,
+} from './storage/transaction';
 export type {
   EventStreamModuleOptions,
   RetentionOptions,
@@ -34,6 +40,7 @@ export {
   type NewEvent,
   type StoredEvent,
   type AppendedEvent,
+  type AppendOptions,
   type ReadResult,
   type TrimPolicy,
 } from './storage/event-store.interface';

@@ -10,10 +10,12 @@ import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
+import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { type AppendTicket, CommitOrder } from './commit-order';
 import type { CommittedEvent } from './committed-event';
 import type { GripProxy } from './grip-config';
 import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
+import { PendingCommits } from './pending-commits';
 
 const RETRY_DELAYS_MS = [100, 500, 2_000];
 
@@ -150,7 +152,13 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
   private closed = false;
   private readonly commitOrder = new CommitOrder((events) => this.publish(events));
 
-  constructor(@Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig) {
+  private readonly pendingCommits = new PendingCommits();
+  private unsubscribe?: () => void;
+
+  constructor(
+    @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
+    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+  ) {
     this.queues = (config.grip?.proxies ?? []).map(
       (proxy) =>
         new ProxyQueue(
@@ -177,6 +185,15 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
     return this.enabled ? this.commitOrder.begin(channels) : IGNORED;
   }
 
+  /**
+   * Events written in an app's transaction: published once the change feed
+   * hears `marker`, which the append announces only if that transaction
+   * commits.
+   */
+  publishWhenCommitted(marker: string, events: CommittedEvent[]): void {
+    if (this.enabled) this.pendingCommits.add(marker, events);
+  }
+
   private publish(events: readonly CommittedEvent[]): void {
     for (const event of events) {
       const item = eventItem(event);
@@ -185,10 +202,22 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Checks that each proxy's publish API answers. The app starts either way:
-   * events are stored, and reach clients once the proxy is there.
+   * Listens for the commits of apps' transactions, and checks that each
+   * proxy's publish API answers. The app starts either way: events are
+   * stored, and reach clients once the proxy is there.
    */
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.enabled) return;
+    this.unsubscribe = this.feed.subscribe({
+      onCommitted: (marker) => {
+        const events = this.pendingCommits.take(marker);
+        if (events) this.publish(events);
+      },
+      onHead: () => undefined,
+      onPermissionChanged: () => undefined,
+      onResync: () => undefined,
+    });
+    await this.feed.ready();
     await Promise.all(
       this.queues.map(async ({ url }) => {
         const where = new URL(url).origin;
@@ -211,6 +240,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
   /** Stops retrying: what is not published yet is recovered by the proxy or on reconnect. */
   onApplicationShutdown(): void {
     this.closed = true;
+    this.unsubscribe?.();
   }
 
   /**

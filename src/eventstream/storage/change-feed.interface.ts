@@ -4,6 +4,8 @@ export interface ChangeListener {
   onHead(channel: string, headSeq: number): void;
   /** The app asked to re-check `userId`'s access to `channel`. */
   onPermissionChanged(userId: string, channel: string): void;
+  /** An append given this commit marker has committed. */
+  onCommitted?(marker: string): void;
   /** Notifications may have been missed (the feed reconnected): re-read every head. */
   onResync(): void;
 }

@@ -1,3 +1,5 @@
+import type { EventStreamTransaction } from './transaction';
+
 /** An event ready to be stored: validated, its data already JSON-encoded. */
 export interface NewEvent {
   readonly channel: string;
@@ -35,6 +37,16 @@ export type ReadResult =
   | { readonly status: 'too-old'; readonly oldestSeq: number; readonly headSeq: number }
   | { readonly status: 'ahead'; readonly headSeq: number };
 
+export interface AppendOptions {
+  /**
+   * Write through the app's transaction instead of one of the store's own:
+   * the events commit, and are announced, only if it commits.
+   */
+  readonly transaction?: EventStreamTransaction;
+  /** Announced through the change feed (`onCommitted`) when the events commit. */
+  readonly commitMarker?: string;
+}
+
 export interface TrimPolicy {
   readonly maxEventsPerChannel: number | null;
   readonly maxAgeMs: number | null;
@@ -48,8 +60,11 @@ export interface TrimPolicy {
  * seq n+1 must never later find a new event with seq <= n.
  */
 export interface EventStore {
-  /** Stores all events in one transaction; resolves once they are committed. */
-  append(events: readonly NewEvent[]): Promise<AppendedEvent[]>;
+  /**
+   * Stores all events in one transaction; resolves once they are committed,
+   * or, in the app's `transaction`, once they are written in it.
+   */
+  append(events: readonly NewEvent[], options?: AppendOptions): Promise<AppendedEvent[]>;
   /**
    * Reads up to `limit` events of `channel` with seq > `afterSeq`. Without
    * `afterSeq`, reads from the oldest event kept.

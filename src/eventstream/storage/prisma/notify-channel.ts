@@ -7,3 +7,5 @@ export function notifyChannel(schema: string): string {
 export const HEAD_PREFIX = 'h ';
 /** Payload of a permission change: `p ` and JSON `[userId, channel]`. */
 export const PERMISSION_PREFIX = 'p ';
+/** Payload of a commit marker: `c <marker>`, sent by an append given one. */
+export const COMMIT_PREFIX = 'c ';

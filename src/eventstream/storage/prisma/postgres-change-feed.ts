@@ -6,7 +6,7 @@ import type { ChangeFeed, ChangeListener } from '../change-feed.interface';
 import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
-import { HEAD_PREFIX, PERMISSION_PREFIX, notifyChannel } from './notify-channel';
+import { COMMIT_PREFIX, HEAD_PREFIX, PERMISSION_PREFIX, notifyChannel } from './notify-channel';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
@@ -112,6 +112,9 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
       const seq = Number(payload.slice(HEAD_PREFIX.length, space));
       const channel = payload.slice(space + 1);
       for (const listener of this.listeners) listener.onHead(channel, seq);
+    } else if (payload.startsWith(COMMIT_PREFIX)) {
+      const marker = payload.slice(COMMIT_PREFIX.length);
+      for (const listener of this.listeners) listener.onCommitted?.(marker);
     } else if (payload.startsWith(PERMISSION_PREFIX)) {
       const [userId, channel] = JSON.parse(payload.slice(PERMISSION_PREFIX.length)) as [
         string,

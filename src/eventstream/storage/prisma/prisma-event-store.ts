@@ -1,4 +1,5 @@
 import type {
+  AppendOptions,
   AppendedEvent,
   EventStore,
   NewEvent,
@@ -9,7 +10,8 @@ import type {
 import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
-import { HEAD_PREFIX, notifyChannel } from './notify-channel';
+import { type SqlRunner, transactionRunner } from '../transaction';
+import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
 
 const TRIM_BATCH = 5_000;
 
@@ -23,7 +25,8 @@ interface ReadRow {
 
 interface BumpedChannel {
   name: string;
-  last_seq: bigint;
+  /** bigint through Prisma, a string through `pg`. */
+  last_seq: bigint | string;
   created_at: Date;
 }
 
@@ -70,9 +73,13 @@ export class PrismaEventStore implements EventStore {
                i.type, i.data::json
         FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
         RETURNING created_at
+      ), marked AS (
+        SELECT pg_notify($4, '${COMMIT_PREFIX}' || $5::text) FROM (SELECT 1) one
+        WHERE $5::text IS NOT NULL
       )
       SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
-             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified
+             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified,
+             (SELECT count(*) FROM marked) AS marked
       FROM bumped b`;
     this.readSql = `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
@@ -115,17 +122,20 @@ export class PrismaEventStore implements EventStore {
       DELETE FROM ${events} e USING doomed d WHERE e.channel = d.channel AND e.seq = d.seq`;
   }
 
-  async append(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
+  async append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendedEvent[]> {
     if (events.length === 0) return [];
+    const run: SqlRunner = options.transaction
+      ? transactionRunner(options.transaction)
+      : (sql, values) => this.database.prisma.$queryRawUnsafe(sql, ...values);
     let rows: BumpedChannel[];
     try {
-      rows = await this.database.prisma.$queryRawUnsafe<BumpedChannel[]>(
-        this.appendSql,
+      rows = await run<BumpedChannel>(this.appendSql, [
         events.map((e) => e.channel),
         events.map((e) => e.type),
         events.map((e) => e.json),
         this.notifyChannel,
-      );
+        options.commitMarker ?? null,
+      ]);
     } catch (error) {
       throw toStoreError('append events', error);
     }
