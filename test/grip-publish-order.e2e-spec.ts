@@ -39,6 +39,7 @@ class HoldingStore {
         return appended;
       },
       read: (...args) => inner.read(...args),
+      readLatest: (...args) => inner.readLatest(...args),
       headSeqs: (channels) => inner.headSeqs(channels),
       trim: (policy) => inner.trim(policy),
     };

@@ -14,6 +14,7 @@ import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-autho
 import { StreamHub } from './direct/stream-hub';
 import { GripPublisher } from './grip/grip-publisher';
 import { GripResponder } from './grip/grip-responder';
+import { EventHistoryResponder } from './http/event-history-responder';
 import { EventStreamResponder } from './http/event-stream-responder';
 import { CHANGE_FEED } from './storage/change-feed.interface';
 import { EventDatabase } from './storage/prisma/event-database';
@@ -65,12 +66,14 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     RetentionService,
     StreamHub,
     EventStreamResponder,
+    EventHistoryResponder,
     GripResponder,
     GripPublisher,
   ],
   exports: [
     EventStreamService,
     EventStreamResponder,
+    EventHistoryResponder,
     EVENT_STORE,
     EVENTSTREAM_AUTHORIZER,
     RetentionService,

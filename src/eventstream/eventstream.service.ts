@@ -65,6 +65,18 @@ export interface EventPage {
   readonly hasMore: boolean;
 }
 
+export interface GetLatestEventsOptions {
+  /** Only events with a seq below this one: to page back through older events. */
+  readonly before?: number;
+  /** At most this many events (1 to 1000). Default 100. */
+  readonly limit?: number;
+}
+
+export interface LatestEventsPage extends EventPage {
+  /** Whether older events than this page's first are kept: page back with `before`. */
+  readonly hasOlder: boolean;
+}
+
 export interface SendOptions {
   /**
    * Write the events in this transaction of the app's (a Prisma
@@ -77,6 +89,12 @@ export interface SendOptions {
 }
 
 const MAX_PAGE = 1000;
+
+function assertPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new RangeError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
+  }
+}
 
 function committedEvents(prepared: NewEvent[], appended: AppendedEvent[]): CommittedEvent[] {
   return appended.map(({ channel, seq }, index) => ({
@@ -222,9 +240,7 @@ export class EventStreamService {
     if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) {
       throw new InvalidPositionError(after, 'after must be a non-negative integer');
     }
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new RangeError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
-    }
+    assertPageLimit(limit);
     const result = await this.store.read(channel, after, limit);
     switch (result.status) {
       case 'ahead':
@@ -239,6 +255,37 @@ export class EventStreamService {
     // With nothing kept and no `after`, reading on starts from the head.
     const cursor = events.at(-1)?.seq ?? after ?? result.headSeq;
     return { events, cursor, headSeq: result.headSeq, hasMore: cursor < result.headSeq };
+  }
+
+  /**
+   * The newest events of a channel, oldest first: what a page renders before
+   * it opens the stream from the page's `cursor` (`formatEventId(channel,
+   * cursor)` as the stream's Last-Event-ID), which then misses nothing.
+   */
+  async getLatestEvents(
+    channel: string,
+    options: GetLatestEventsOptions = {},
+  ): Promise<LatestEventsPage> {
+    assertValidChannel(channel, this.config.limits);
+    const { before, limit = 100 } = options;
+    if (before !== undefined && !(Number.isSafeInteger(before) && before >= 1)) {
+      throw new InvalidPositionError(before, 'before must be a positive integer');
+    }
+    assertPageLimit(limit);
+    const result = await this.store.readLatest(channel, before, limit);
+    const events = result.events.map((event) => ({
+      id: formatEventId(event.channel, event.seq),
+      ...event,
+    }));
+    // An empty page still says where a stream would start from.
+    const cursor = events.at(-1)?.seq ?? Math.min(before ?? Infinity, result.headSeq + 1) - 1;
+    return {
+      events,
+      cursor,
+      headSeq: result.headSeq,
+      hasMore: cursor < result.headSeq,
+      hasOlder: result.hasOlder,
+    };
   }
 
   private async append(prepared: NewEvent[]): Promise<AppendedEvent[]> {

@@ -6,6 +6,8 @@ export {
   type EventRecord,
   type EventPage,
   type GetEventsOptions,
+  type GetLatestEventsOptions,
+  type LatestEventsPage,
   type SendOptions,
 } from './eventstream.service';
 export type {
@@ -19,6 +21,11 @@ export type {
 } from './options/eventstream-options.interface';
 export { RetentionService } from './retention/retention.service';
 export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
+export {
+  EventHistoryResponder,
+  type HistoryPageBody,
+  type ServeHistoryOptions,
+} from './http/event-history-responder';
 export {
   EVENTSTREAM_AUTHORIZER,
   AllowAllAuthorizer,
@@ -41,6 +48,7 @@ export {
   type StoredEvent,
   type AppendedEvent,
   type AppendOptions,
+  type LatestEvents,
   type ReadResult,
   type TrimPolicy,
 } from './storage/event-store.interface';

@@ -51,6 +51,15 @@ export class InvalidPositionError extends EventStreamError {
   }
 }
 
+/** A request's query is malformed (a parameter missing, repeated, or out of range). */
+export class InvalidQueryError extends EventStreamError {
+  readonly code = 'invalid-query';
+
+  constructor(reason: string) {
+    super(`Invalid query: ${reason}`);
+  }
+}
+
 /**
  * The requested position lies before the oldest event still kept for the
  * channel: events after it were trimmed by retention, so the caller cannot

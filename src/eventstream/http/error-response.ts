@@ -3,10 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageOf } from '../errors/error-message';
 import {
   ChannelAccessDeniedError,
+  EventPositionAheadError,
+  EventPositionTooOldError,
   EventStoreError,
   EventStoreUnavailableError,
   InvalidChannelError,
   InvalidPositionError,
+  InvalidQueryError,
   ProxyRequestRefusedError,
 } from '../errors/eventstream.errors';
 import { streamErrorFrame } from '../sse/sse-frames';
@@ -21,8 +24,16 @@ const logger = new Logger('EventStream');
 
 /** The one place where the library's errors become HTTP statuses. */
 export function httpFailure(error: unknown): HttpFailure {
-  if (error instanceof InvalidChannelError || error instanceof InvalidPositionError) {
+  if (
+    error instanceof InvalidChannelError ||
+    error instanceof InvalidPositionError ||
+    error instanceof InvalidQueryError ||
+    error instanceof EventPositionAheadError
+  ) {
     return { status: 400, condition: 'bad-request', message: error.message };
+  }
+  if (error instanceof EventPositionTooOldError) {
+    return { status: 410, condition: 'gone', message: error.message };
   }
   if (error instanceof ProxyRequestRefusedError) {
     return { status: 403, condition: 'forbidden', message: error.message };

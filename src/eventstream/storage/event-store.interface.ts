@@ -37,6 +37,13 @@ export type ReadResult =
   | { readonly status: 'too-old'; readonly oldestSeq: number; readonly headSeq: number }
   | { readonly status: 'ahead'; readonly headSeq: number };
 
+export interface LatestEvents {
+  readonly events: readonly StoredEvent[];
+  readonly headSeq: number;
+  /** Whether events older than the first one returned are kept. */
+  readonly hasOlder: boolean;
+}
+
 export interface AppendOptions {
   /**
    * Write through the app's transaction instead of one of the store's own:
@@ -70,6 +77,11 @@ export interface EventStore {
    * `afterSeq`, reads from the oldest event kept.
    */
   read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult>;
+  /**
+   * Reads the newest `limit` events of `channel` with seq < `beforeSeq`
+   * (without it: the newest kept), oldest first, with the channel's head.
+   */
+  readLatest(channel: string, beforeSeq: number | undefined, limit: number): Promise<LatestEvents>;
   /** The current seq of each channel (0 for a channel that never had an event). */
   headSeqs(channels: readonly string[]): Promise<Map<string, number>>;
   /** Deletes what the policy no longer keeps; resolves with the number of events deleted. */

@@ -2,6 +2,7 @@ import type {
   AppendOptions,
   AppendedEvent,
   EventStore,
+  LatestEvents,
   NewEvent,
   ReadResult,
   StoredEvent,
@@ -21,6 +22,16 @@ interface ReadRow {
   type: string | null;
   data: string | null;
   created_at: Date | null;
+}
+
+function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
+  return {
+    channel,
+    seq: Number(row.seq),
+    type: row.type as string,
+    data: JSON.parse(row.data as string) as unknown,
+    createdAt: row.created_at as Date,
+  };
 }
 
 interface BumpedChannel {
@@ -47,6 +58,7 @@ export class PrismaEventStore implements EventStore {
   private readonly appendSql: string;
   private readonly notifyChannel: string;
   private readonly readSql: string;
+  private readonly readLatestSql: string;
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
 
@@ -89,6 +101,16 @@ export class PrismaEventStore implements EventStore {
         SELECT seq, type, data, created_at FROM ${events}
         WHERE channel = wanted.name AND seq > $2::bigint
         ORDER BY seq LIMIT $3::int
+      ) e ON true
+      ORDER BY e.seq`;
+    this.readLatestSql = `
+      SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
+      FROM (SELECT $1::text AS name) wanted
+      LEFT JOIN ${channels} c ON c.name = wanted.name
+      LEFT JOIN LATERAL (
+        SELECT seq, type, data, created_at FROM ${events}
+        WHERE channel = wanted.name AND seq < COALESCE($2::bigint, 9223372036854775807)
+        ORDER BY seq DESC LIMIT $3::int
       ) e ON true
       ORDER BY e.seq`;
     // Both trims delete a prefix of each channel (seq <= bound), so what is
@@ -171,15 +193,7 @@ export class PrismaEventStore implements EventStore {
     }
     const headSeq = rows[0]?.head === null || rows[0] === undefined ? 0 : Number(rows[0].head);
     if (afterSeq !== undefined && afterSeq > headSeq) return { status: 'ahead', headSeq };
-    const events: StoredEvent[] = rows
-      .filter((row) => row.seq !== null)
-      .map((row) => ({
-        channel,
-        seq: Number(row.seq),
-        type: row.type as string,
-        data: JSON.parse(row.data as string) as unknown,
-        createdAt: row.created_at as Date,
-      }));
+    const events = rows.filter((row) => row.seq !== null).map((row) => toStoredEvent(channel, row));
     if (afterSeq !== undefined) {
       // Kept events are a contiguous range ending at the head: a first event
       // past afterSeq + 1, or none at all below the head, means trimmed.
@@ -187,6 +201,29 @@ export class PrismaEventStore implements EventStore {
       if (firstSeq > afterSeq + 1) return { status: 'too-old', oldestSeq: firstSeq, headSeq };
     }
     return { status: 'events', events, headSeq };
+  }
+
+  async readLatest(
+    channel: string,
+    beforeSeq: number | undefined,
+    limit: number,
+  ): Promise<LatestEvents> {
+    let rows: ReadRow[];
+    try {
+      // One more than asked tells whether older events are kept.
+      rows = await this.database.prisma.$queryRawUnsafe<ReadRow[]>(
+        this.readLatestSql,
+        channel,
+        beforeSeq ?? null,
+        limit + 1,
+      );
+    } catch (error) {
+      throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
+    }
+    const headSeq = rows[0]?.head === null || rows[0] === undefined ? 0 : Number(rows[0].head);
+    const events = rows.filter((row) => row.seq !== null).map((row) => toStoredEvent(channel, row));
+    const hasOlder = events.length > limit;
+    return { events: hasOlder ? events.slice(1) : events, headSeq, hasOlder };
   }
 
   async headSeqs(channels: readonly string[]): Promise<Map<string, number>> {
