@@ -56,6 +56,10 @@ describe('GRIP mode through a real Pushpin', () => {
           canReadChannel: (user: { id: string } | undefined, channel: string) =>
             !denied.has(`${user?.id}/${channel}`),
         },
+        onConnect: {
+          onConnect: ({ channels }) =>
+            channels[0] === 'with-state' ? [{ type: 'state', data: { done: '100%' } }] : [],
+        },
       },
     });
   });
@@ -100,6 +104,40 @@ describe('GRIP mode through a real Pushpin', () => {
     await onlyB.until((c) => c.events('n').length === 1);
     expect(both.events('n')[0].id).toBe('multi%3Aa:1,multi%3Ab:1');
     expect(onlyB.events('n')[0].id).toBe('multi%3Ab:1');
+  });
+
+  it('puts the onConnect events in the first reply, before the replay, without ids', async () => {
+    await app.events.sendEvent('with-state', 'n', 1);
+    await app.events.sendEvent('with-state', 'n', 2);
+    const client = new SseRecorder(`${pushpin.url}/events?channel=with-state`, {
+      headers: { 'Last-Event-ID': 'with-state:1' },
+      eventTypes: ['n', 'state'],
+    });
+    clients.push(client);
+    await client.until((c) => c.events('n').length === 1);
+    await app.events.sendEvent('with-state', 'n', 3);
+    await client.until((c) => c.events('n').length === 2);
+    expect(client.events('state', 'n')).toEqual([
+      // eventsource reports the last id it has for an event without one.
+      { type: 'state', id: 'with-state:1', data: '{"done":"100%"}' },
+      { type: 'n', id: 'with-state:2', data: '2' },
+      { type: 'n', id: 'with-state:3', data: '3' },
+    ]);
+  });
+
+  it('replays % in data and in encoded channel names intact, in the first reply', async () => {
+    await app.events.sendEvent('pct:a', 'n', '100%');
+    await app.events.sendEvent('pct/b', 'n', '%s %(x)s %I');
+    const client = new SseRecorder(`${pushpin.url}/events?channel=pct:a&channel=pct/b`, {
+      headers: { 'Last-Event-ID': 'pct%3Aa:0,pct%2Fb:0' },
+      eventTypes: ['n'],
+    });
+    clients.push(client);
+    await client.until((c) => c.events('n').length === 2);
+    expect(client.events('n')).toEqual([
+      { type: 'n', id: 'pct%3Aa:1,pct%2Fb:0', data: '"100%"' },
+      { type: 'n', id: 'pct%3Aa:1,pct%2Fb:1', data: '"%s %(x)s %I"' },
+    ]);
   });
 
   it('replays a backlog larger than one GRIP response in pages, in order', async () => {

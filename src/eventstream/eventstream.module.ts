@@ -11,6 +11,7 @@ import { resolveOptions } from './options/resolve-options';
 import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
 import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
+import { EVENTSTREAM_CONNECT_HOOK, NoInitialEvents } from './connect/stream-connect-hook.interface';
 import { StreamHub } from './direct/stream-hub';
 import { GripPublisher } from './grip/grip-publisher';
 import { GripResponder } from './grip/grip-responder';
@@ -62,6 +63,11 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
       useFactory: (config: EventStreamConfig) => config.authorizer ?? new AllowAllAuthorizer(),
       inject: [EVENTSTREAM_CONFIG],
     },
+    {
+      provide: EVENTSTREAM_CONNECT_HOOK,
+      useFactory: (config: EventStreamConfig) => config.onConnect ?? new NoInitialEvents(),
+      inject: [EVENTSTREAM_CONFIG],
+    },
     EventStreamService,
     RetentionService,
     StreamHub,
@@ -76,6 +82,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     EventHistoryResponder,
     EVENT_STORE,
     EVENTSTREAM_AUTHORIZER,
+    EVENTSTREAM_CONNECT_HOOK,
     RetentionService,
   ],
 })

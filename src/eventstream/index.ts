@@ -33,6 +33,13 @@ export {
   type ChannelAccess,
 } from './auth/channel-authorizer.interface';
 export type { UserResolver, UserIdentifier } from './auth/user-identity';
+export {
+  EVENTSTREAM_CONNECT_HOOK,
+  NoInitialEvents,
+  type InitialEvent,
+  type StreamConnectContext,
+  type StreamConnectHook,
+} from './connect/stream-connect-hook.interface';
 export type { CorsOptions } from './options/eventstream-options.interface';
 export type { GripOptions } from './grip/grip-options.interface';
 export {

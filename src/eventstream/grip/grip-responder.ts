@@ -18,8 +18,10 @@ export interface GripReplyRequest {
   readonly channels: readonly string[];
   readonly positions: ReadonlyMap<string, number>;
   readonly userId: string | undefined;
-  /** A call of our own next link: no `stream-open` again. */
+  /** A call of our own next link: no `stream-open` (or initial events) again. */
   readonly continuation: boolean;
+  /** Frames of the connect hook's initial events, for the first reply. */
+  readonly initial?: string;
 }
 
 /**
@@ -46,7 +48,9 @@ export class GripResponder {
     const cursors = new Map(
       channels.map((c) => [c, request.positions.get(c) ?? heads.get(c) ?? 0]),
     );
-    let body = request.continuation ? '' : STREAM_OPEN;
+    // Pushpin runs every reply body, not only published items, through the
+    // build-id filter, so each `%` in it must reach the client as itself.
+    let body = request.continuation ? '' : escapePercent(STREAM_OPEN + (request.initial ?? ''));
     let bytes = Buffer.byteLength(body);
     let complete = true;
 
@@ -58,18 +62,20 @@ export class GripResponder {
         if (result.status !== 'events') {
           cursors.set(channel, result.headSeq);
           head = result.headSeq;
-          body += streamResetFrame([channel], formatCompositeEventId(cursors));
+          body += escapePercent(streamResetFrame([channel], formatCompositeEventId(cursors)));
           continue;
         }
         head = Math.max(head ?? 0, result.headSeq);
         if (result.events.length === 0) break;
         for (const event of result.events) {
           cursors.set(channel, event.seq);
-          const frame = encodeFrame({
-            event: event.type,
-            id: formatCompositeEventId(cursors),
-            data: JSON.stringify(event.data),
-          });
+          const frame = escapePercent(
+            encodeFrame({
+              event: event.type,
+              id: formatCompositeEventId(cursors),
+              data: JSON.stringify(event.data),
+            }),
+          );
           const size = Buffer.byteLength(frame);
           if (bytes + size > PAGE_BYTES && bytes > 0) {
             cursors.set(channel, event.seq - 1);

@@ -5,6 +5,11 @@ import {
   type ChannelAuthorizer,
   EVENTSTREAM_AUTHORIZER,
 } from '../auth/channel-authorizer.interface';
+import { initialFrames } from '../connect/initial-frames';
+import {
+  EVENTSTREAM_CONNECT_HOOK,
+  type StreamConnectHook,
+} from '../connect/stream-connect-hook.interface';
 import { StreamHub } from '../direct/stream-hub';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import {
@@ -62,6 +67,8 @@ export class EventStreamResponder {
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
+    @Inject(EVENTSTREAM_CONNECT_HOOK)
+    private readonly connectHook: StreamConnectHook<unknown, unknown>,
   ) {}
 
   /**
@@ -111,6 +118,11 @@ export class EventStreamResponder {
         }
       }
 
+      const initial = await initialFrames(
+        this.connectHook,
+        { user, channels, request, lastEventId: lastEventId || undefined },
+        this.config.limits,
+      );
       if (gone) return;
       if (proxied) {
         http.response.off('close', onGone);
@@ -121,6 +133,7 @@ export class EventStreamResponder {
           positions,
           userId: this.config.identifyUser(user),
           continuation: false,
+          initial,
         });
       }
 
@@ -133,7 +146,7 @@ export class EventStreamResponder {
       http.response.off('close', onGone);
       http.response.once('close', () => connection.close('client'));
       if (gone || http.response.destroyed) return connection.close('client');
-      this.startStream(http.response);
+      this.startStream(http.response, initial);
       if (expiresAt) connection.expireAt(expiresAt);
       connection.start(positions, heads);
     } catch (error) {
@@ -204,10 +217,10 @@ export class EventStreamResponder {
     return channels;
   }
 
-  private startStream(response: ServerResponse): void {
+  private startStream(response: ServerResponse, initial: string): void {
     response.writeHead(200, STREAM_HEADERS);
     response.flushHeaders();
-    response.write(STREAM_OPEN);
+    response.write(STREAM_OPEN + initial);
     (response as ServerResponse & { flush?: () => void }).flush?.();
   }
 }

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
 import type { UserIdentifier, UserResolver } from '../auth/user-identity';
+import type { StreamConnectHook } from '../connect/stream-connect-hook.interface';
 import type { EventLimits } from '../events/event-limits';
 import type { GripSettings } from '../grip/grip-config';
 
@@ -42,6 +43,7 @@ export interface EventStreamConfig {
   readonly limits: EventLimits;
   readonly stream: StreamSettings;
   readonly authorizer: ChannelAuthorizer<unknown, unknown> | null;
+  readonly onConnect: StreamConnectHook<unknown, unknown> | null;
   readonly resolveUser: UserResolver;
   readonly identifyUser: UserIdentifier;
   readonly cors: CorsPolicy | null;

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
 import type { UserIdentifier, UserResolver } from '../auth/user-identity';
+import type { StreamConnectHook } from '../connect/stream-connect-hook.interface';
 import type { EventLimits } from '../events/event-limits';
 import type { GripOptions } from '../grip/grip-options.interface';
 
@@ -73,6 +74,12 @@ export interface EventStreamModuleOptions {
    * channel. Give a provider of your app through `forRootAsync`'s `inject`.
    */
   authorizer?: ChannelAuthorizer<never, never>;
+  /**
+   * Sends events to each client as its stream opens, before stored ones
+   * (see {@link StreamConnectHook}). Give a provider of your app through
+   * `forRootAsync`'s `inject`.
+   */
+  onConnect?: StreamConnectHook<never, never>;
   /** Finds the user of a request. Default: `request.user`. */
   resolveUser?: UserResolver;
   /** A stable key for a user, to find their streams on revocation. Default: `id`, else `sub`. */

@@ -49,6 +49,7 @@ describe('resolveOptions', () => {
           slowClientTimeoutMs: 30_000,
         },
         authorizer: null,
+        onConnect: null,
         resolveUser: defaultUserResolver,
         identifyUser: defaultUserIdentifier,
         cors: null,
@@ -57,8 +58,9 @@ describe('resolveOptions', () => {
       });
     });
 
-    test('keeps the stream settings, authorizer, user hooks and CORS given', () => {
+    test('keeps the stream settings, authorizer, connect hook, user hooks and CORS given', () => {
       const authorizer = { canReadChannel: () => true };
+      const onConnect = { onConnect: () => [] };
       const resolveUser = () => 'u';
       const identifyUser = () => 'id';
       const config = resolveOptions({
@@ -68,6 +70,7 @@ describe('resolveOptions', () => {
         replayPageSize: 7,
         slowClientTimeoutMs: 2000,
         authorizer,
+        onConnect,
         resolveUser,
         identifyUser,
         cors: { origins: ['https://a.example'], credentials: true },
@@ -79,6 +82,7 @@ describe('resolveOptions', () => {
         slowClientTimeoutMs: 2000,
       });
       expect(config.authorizer).toBe(authorizer);
+      expect(config.onConnect).toBe(onConnect);
       expect(config.resolveUser).toBe(resolveUser);
       expect(config.identifyUser).toBe(identifyUser);
       expect(config.cors).toEqual({
@@ -88,16 +92,18 @@ describe('resolveOptions', () => {
       });
     });
 
-    test('refuses an authorizer without canReadChannel, non-function hooks and bad CORS', () => {
+    test('refuses an authorizer without canReadChannel, a connect hook without onConnect, non-function hooks and bad CORS', () => {
       expect(
         problemsOf({
           databaseUrl: URL,
           authorizer: { canRead: () => true },
+          onConnect: () => [],
           resolveUser: 'user',
           cors: { origins: 'https://a.example' },
         }),
       ).toEqual([
         'authorizer must be an object with a canReadChannel method',
+        'onConnect must be an object with an onConnect method',
         'resolveUser must be a function',
         "cors.origins must be '*' or an array of origins",
       ]);

@@ -170,6 +170,19 @@ class OptionsInput {
 
   @Optional()
   @ValidateBy({
+    name: 'isConnectHook',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        isFunction((value as { onConnect?: unknown }).onConnect),
+      defaultMessage: () => 'onConnect must be an object with an onConnect method',
+    },
+  })
+  onConnect?: unknown;
+
+  @Optional()
+  @ValidateBy({
     name: 'isFunction',
     validator: { validate: isFunction, defaultMessage: () => 'resolveUser must be a function' },
   })
@@ -264,6 +277,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
       slowClientTimeoutMs: options.slowClientTimeoutMs ?? 30_000,
     },
     authorizer: options.authorizer ?? null,
+    onConnect: options.onConnect ?? null,
     resolveUser: options.resolveUser ?? defaultUserResolver,
     identifyUser: options.identifyUser ?? defaultUserIdentifier,
     cors: options.cors
