@@ -63,7 +63,7 @@ describe.each(PLATFORMS)('the onConnect hook on %s', (platform: Platform) => {
     const response = await fetch(app.streamUrl('channel=doc&lastEventId=doc:1'), {
       headers: { 'x-user': 'ann' },
     });
-    const reader = response.body!.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
     while (!text.includes('event: edit')) {
       const { value } = await reader.read();

@@ -26,17 +26,19 @@ import {
   type NewEvent,
 } from './storage/event-store.interface';
 import type { EventStreamTransaction } from './storage/transaction';
+import type {
+  ChannelEvents,
+  EventDeclaration,
+  EventInput,
+  EventMap,
+  EventTypeOf,
+} from './events/event-map';
+import { assertValidPayload } from './events/payload-validation';
 
-/** One event to send with {@link EventStreamService.sendEvents}. */
-export interface EventInput {
-  readonly channel: string;
-  readonly type: string;
-  /** Any JSON-serialisable value. */
-  readonly data: unknown;
-}
+type AnyEventInput = EventInput<EventMap>;
 
 /** A stored event. */
-export interface EventRecord {
+export interface EventRecord<Data = unknown> {
   /** The SSE id of the event: `channel:seq`, the channel percent-encoded. */
   readonly id: string;
   readonly channel: string;
@@ -44,7 +46,7 @@ export interface EventRecord {
   readonly seq: number;
   readonly type: string;
   /** The data as every reader receives it (decoded from its stored JSON). */
-  readonly data: unknown;
+  readonly data: Data;
   readonly createdAt: Date;
 }
 
@@ -122,7 +124,7 @@ function committedEvents(prepared: NewEvent[], appended: AppendedEvent[]): Commi
  * ```
  */
 @Injectable()
-export class EventStreamService {
+export class EventStreamService<Events extends EventDeclaration = EventMap> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
@@ -179,21 +181,28 @@ export class EventStreamService {
    * `EventStoreUnavailableError` when the database cannot be reached, or with
    * `EventStoreError` for any other database failure.
    */
-  async sendEvent(
-    channel: string,
-    type: string,
-    data: unknown,
+  async sendEvent<Channel extends string, Type extends EventTypeOf<Events, Channel>>(
+    channel: Channel,
+    type: Type,
+    data: ChannelEvents<Events, Channel>[Type],
     options?: SendOptions,
-  ): Promise<EventRecord> {
-    const [record] = await this.sendEvents([{ channel, type, data }], options);
-    return record;
+  ): Promise<EventRecord<ChannelEvents<Events, Channel>[Type]>> {
+    const [record] = await this.sendUnchecked([{ channel, type, data }], options);
+    return record as EventRecord<ChannelEvents<Events, Channel>[Type]>;
   }
 
   /**
    * Stores several events, on any channels, in one transaction: all or none.
    * With `options.transaction`, in the app's transaction (see {@link SendOptions}).
    */
-  async sendEvents(events: readonly EventInput[], options?: SendOptions): Promise<EventRecord[]> {
+  sendEvents(events: readonly EventInput<Events>[], options?: SendOptions): Promise<EventRecord[]> {
+    return this.sendUnchecked(events, options);
+  }
+
+  private async sendUnchecked(
+    events: readonly AnyEventInput[],
+    options: SendOptions | undefined,
+  ): Promise<EventRecord[]> {
     const given: unknown = events;
     if (!Array.isArray(given)) throw new TypeError('sendEvents takes an array of events');
     const prepared = events.map((event) => this.prepare(event));
@@ -317,13 +326,14 @@ export class EventStreamService {
     return appended;
   }
 
-  private prepare(event: EventInput): NewEvent {
+  private prepare(event: AnyEventInput): NewEvent {
     const { limits } = this.config;
     if (typeof event !== 'object' || event === null) {
       throw new TypeError('each event must be an object with channel, type and data');
     }
     assertValidChannel(event.channel, limits);
     assertValidEventType(event.type, limits);
+    assertValidPayload(event.type, event.data, this.config.eventPayloads.get(event.type));
     return { channel: event.channel, type: event.type, json: encodeEventData(event.data, limits) };
   }
 }

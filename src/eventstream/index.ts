@@ -2,7 +2,6 @@ export { EventStreamModule } from './eventstream.module';
 export { EVENTSTREAM_MODULE_OPTIONS } from './eventstream.module-definition';
 export {
   EventStreamService,
-  type EventInput,
   type EventRecord,
   type EventPage,
   type GetEventsOptions,
@@ -33,6 +32,14 @@ export {
   type ChannelAccess,
 } from './auth/channel-authorizer.interface';
 export type { UserResolver, UserIdentifier } from './auth/user-identity';
+export type {
+  ChannelEvents,
+  EventDeclaration,
+  EventInput,
+  EventMap,
+  EventTypeOf,
+  PerChannel,
+} from './events/event-map';
 export {
   EVENTSTREAM_CONNECT_HOOK,
   NoInitialEvents,

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
 import type { UserIdentifier, UserResolver } from '../auth/user-identity';
@@ -41,6 +42,7 @@ export interface EventStreamConfig {
   readonly migrate: boolean;
   readonly retention: RetentionPolicy | null;
   readonly limits: EventLimits;
+  readonly eventPayloads: ReadonlyMap<string, Type<object>>;
   readonly stream: StreamSettings;
   readonly authorizer: ChannelAuthorizer<unknown, unknown> | null;
   readonly onConnect: StreamConnectHook<unknown, unknown> | null;

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { ChannelAuthorizer } from '../auth/channel-authorizer.interface';
 import type { UserIdentifier, UserResolver } from '../auth/user-identity';
@@ -56,6 +57,12 @@ export interface EventStreamModuleOptions {
    * 24 h and at most 100000 events per channel.
    */
   retention?: RetentionOptions | false;
+  /**
+   * class-validator classes per event type: `sendEvent` checks data of that
+   * type against its class and refuses it, before anything is stored, with
+   * an `InvalidEventDataError` that names each problem.
+   */
+  eventPayloads?: { readonly [type: string]: Type<object> };
   /** Limits on channel names, event types and data size. */
   limits?: Partial<EventLimits>;
   /** Most channels one stream may read. Default 10. */

@@ -48,6 +48,7 @@ describe('resolveOptions', () => {
           pageSize: 100,
           slowClientTimeoutMs: 30_000,
         },
+        eventPayloads: new Map(),
         authorizer: null,
         onConnect: null,
         resolveUser: defaultUserResolver,
@@ -107,6 +108,16 @@ describe('resolveOptions', () => {
         'resolveUser must be a function',
         "cors.origins must be '*' or an array of origins",
       ]);
+    });
+
+    test('keeps the payload classes given, and refuses anything but classes', () => {
+      class Message {}
+      expect(
+        resolveOptions({ databaseUrl: URL, eventPayloads: { message: Message } }).eventPayloads,
+      ).toEqual(new Map([['message', Message]]));
+      expect(
+        problemsOf({ databaseUrl: URL, eventPayloads: { message: { text: 'string' } } }),
+      ).toEqual(['eventPayloads must be an object of event types and class-validator classes']);
     });
 
     test('accepts postgresql:// as well as postgres://', () => {

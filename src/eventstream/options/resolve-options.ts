@@ -136,6 +136,21 @@ class OptionsInput {
   retention?: RetentionInput | false;
 
   @Optional()
+  @ValidateBy({
+    name: 'isPayloadClassMap',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.values(value).every(isFunction),
+      defaultMessage: () =>
+        'eventPayloads must be an object of event types and class-validator classes',
+    },
+  })
+  eventPayloads?: unknown;
+
+  @Optional()
   @ValidateNested()
   limits?: LimitsInput;
 
@@ -265,6 +280,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
     schema: options.schema ?? 'eventstream',
     migrate: options.migrate ?? false,
     retention: options.retention === false ? null : retentionPolicy(options.retention),
+    eventPayloads: new Map(Object.entries(options.eventPayloads ?? {})),
     limits: {
       maxChannelLength: limits.maxChannelLength ?? DEFAULT_EVENT_LIMITS.maxChannelLength,
       maxEventTypeLength: limits.maxEventTypeLength ?? DEFAULT_EVENT_LIMITS.maxEventTypeLength,
