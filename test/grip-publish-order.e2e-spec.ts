@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { createServer, type Server } from 'node:http';
+import { Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 import {
   EVENT_STORE,
@@ -62,6 +63,7 @@ describe('GRIP publishing order', () => {
   let app: INestApplication;
   let holding: HoldingStore;
   const published: PublishedItem[] = [];
+  const registry = new Registry();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -86,6 +88,7 @@ describe('GRIP publishing order', () => {
           retention: false,
           path: false,
           grip: { url: `http://127.0.0.1:${port}/?iss=pushpin&key=order-test` },
+          metrics: { registry },
         }),
       ],
     })
@@ -133,5 +136,11 @@ describe('GRIP publishing order', () => {
       ['3', '4'],
       ['4', '5'],
     ]);
+    // Each successful publish request is timed, per proxy.
+    const { port } = proxy.address() as AddressInfo;
+    const timed = (await registry.getSingleMetricAsString('eventstream_publish_duration_seconds'))
+      .split('\n')
+      .find((line) => line.startsWith('eventstream_publish_duration_seconds_count'));
+    expect(timed).toMatch(new RegExp(`proxy="http://127.0.0.1:${port}"} [1-9]`));
   });
 });

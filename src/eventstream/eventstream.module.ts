@@ -8,6 +8,7 @@ import { EventStreamService } from './eventstream.service';
 import type { EventStreamConfig } from './options/eventstream-config';
 import type { EventStreamModuleOptions } from './options/eventstream-options.interface';
 import { resolveOptions } from './options/resolve-options';
+import { EventStreamMetrics } from './metrics/eventstream-metrics';
 import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
 import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
@@ -47,10 +48,12 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
       useFactory: (config: EventStreamConfig) => EventDatabase.open(config),
       inject: [EVENTSTREAM_CONFIG],
     },
+    EventStreamMetrics,
     {
       provide: EVENT_STORE,
-      useFactory: (database: EventDatabase) => new PrismaEventStore(database),
-      inject: [EventDatabase],
+      useFactory: (database: EventDatabase, metrics: EventStreamMetrics) =>
+        metrics.instrument(new PrismaEventStore(database)),
+      inject: [EventDatabase, EventStreamMetrics],
     },
     {
       provide: CHANGE_FEED,
@@ -83,6 +86,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     EVENT_STORE,
     EVENTSTREAM_AUTHORIZER,
     EVENTSTREAM_CONNECT_HOOK,
+    EventStreamMetrics,
     RetentionService,
   ],
 })

@@ -19,6 +19,8 @@ export type {
   RetentionOptions,
 } from './options/eventstream-options.interface';
 export { RetentionService } from './retention/retention.service';
+export { EventStreamMetrics } from './metrics/eventstream-metrics';
+export type { MetricsOptions } from './metrics/metrics-options.interface';
 export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
 export {
   EventHistoryResponder,

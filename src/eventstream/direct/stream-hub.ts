@@ -14,6 +14,7 @@ import {
   type ChangeListener,
 } from '../storage/change-feed.interface';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
+import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { SharedReads } from './shared-reads';
 import { type CloseReason, StreamConnection } from './stream-connection';
 
@@ -44,8 +45,10 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
+    metrics: EventStreamMetrics,
   ) {
     this.reads = new SharedReads(store);
+    metrics.countOpenStreams(() => this.size);
   }
 
   /** Number of open streams on this instance. */

@@ -10,6 +10,7 @@ import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
+import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { type AppendTicket, CommitOrder } from './commit-order';
 import type { CommittedEvent } from './committed-event';
@@ -75,6 +76,7 @@ class ProxyQueue {
     private readonly send: (url: string, body: string, auth: string | undefined) => Promise<void>,
     private readonly onGiveUp: (items: number, error: unknown) => void,
     private readonly isClosed: () => boolean,
+    private readonly metrics: EventStreamMetrics,
   ) {
     const url = new URL(config.control_uri);
     if (!url.pathname.endsWith('/')) url.pathname += '/';
@@ -122,15 +124,20 @@ class ProxyQueue {
 
   private async publish(items: IItemExport[]): Promise<void> {
     const body = JSON.stringify({ items });
+    const proxy = new URL(this.url).origin;
     for (let attempt = 0; ; attempt++) {
       try {
+        const started = performance.now();
         await this.send(this.url, body, await this.auth?.buildHeader());
+        this.metrics.recordPublish(proxy, (performance.now() - started) / 1000);
         return;
       } catch (error) {
         if (attempt >= RETRY_DELAYS_MS.length || this.isClosed()) {
+          this.metrics.recordPublishFailure(proxy, items.length);
           this.onGiveUp(items.length, error);
           return;
         }
+        this.metrics.recordPublishRetry(proxy);
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]).unref());
       }
     }
@@ -158,6 +165,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    metrics: EventStreamMetrics,
   ) {
     this.queues = (config.grip?.proxies ?? []).map(
       (proxy) =>
@@ -169,6 +177,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
             this.logger.warn(`Gave up publishing ${items} items to the proxy: ${messageOf(error)}`);
           },
           () => this.closed,
+          metrics,
         ),
     );
   }

@@ -4,6 +4,7 @@ import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { formatCompositeEventId } from '../events/event-id';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { STREAM_OPEN, encodeFrame, streamResetFrame } from '../sse/sse-frames';
+import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
 import { signNextLink } from './next-link-token';
@@ -36,6 +37,7 @@ export class GripResponder {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
+    private readonly metrics: EventStreamMetrics,
   ) {}
 
   async reply(request: GripReplyRequest): Promise<void> {
@@ -53,6 +55,7 @@ export class GripResponder {
     let body = request.continuation ? '' : escapePercent(STREAM_OPEN + (request.initial ?? ''));
     let bytes = Buffer.byteLength(body);
     let complete = true;
+    let replayed = 0;
 
     pages: for (const channel of channels) {
       let head: number | undefined = heads.get(channel);
@@ -84,6 +87,7 @@ export class GripResponder {
           }
           body += frame;
           bytes += size;
+          replayed++;
         }
       }
     }
@@ -101,6 +105,7 @@ export class GripResponder {
       'Grip-Link': `<${link}>; rel=next`,
     };
     if (complete) headers['Grip-Hold'] = 'stream';
+    if (!request.continuation) this.metrics.recordReplay('grip', replayed);
     request.response.writeHead(200, headers);
     request.response.end(body);
   }

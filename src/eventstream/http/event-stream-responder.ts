@@ -24,6 +24,7 @@ import { isProxied } from '../grip/grip-signature';
 import { verifyNextLink } from '../grip/next-link-token';
 import { assertValidChannel } from '../events/event-rules';
 import type { EventStreamConfig } from '../options/eventstream-config';
+import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
 import { STREAM_OPEN } from '../sse/sse-frames';
 import { answerPreflight, applyCors } from './cors';
@@ -69,6 +70,7 @@ export class EventStreamResponder {
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
     @Inject(EVENTSTREAM_CONNECT_HOOK)
     private readonly connectHook: StreamConnectHook<unknown, unknown>,
+    private readonly metrics: EventStreamMetrics,
   ) {}
 
   /**
@@ -146,6 +148,7 @@ export class EventStreamResponder {
       http.response.off('close', onGone);
       http.response.once('close', () => connection.close('client'));
       if (gone || http.response.destroyed) return connection.close('client');
+      this.metrics.recordReplay('direct', backlog(positions, heads));
       this.startStream(http.response, initial);
       if (expiresAt) connection.expireAt(expiresAt);
       connection.start(positions, heads);
@@ -223,4 +226,11 @@ export class EventStreamResponder {
     response.write(STREAM_OPEN + initial);
     (response as ServerResponse & { flush?: () => void }).flush?.();
   }
+}
+
+/** Events the client is behind on the channels it resumes. */
+function backlog(positions: ReadonlyMap<string, number>, heads: ReadonlyMap<string, number>) {
+  let behind = 0;
+  positions.forEach((seq, channel) => (behind += Math.max(0, (heads.get(channel) ?? 0) - seq)));
+  return behind;
 }

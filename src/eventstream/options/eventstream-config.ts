@@ -5,6 +5,7 @@ import type { UserIdentifier, UserResolver } from '../auth/user-identity';
 import type { StreamConnectHook } from '../connect/stream-connect-hook.interface';
 import type { EventLimits } from '../events/event-limits';
 import type { GripSettings } from '../grip/grip-config';
+import type { MetricsOptions } from '../metrics/metrics-options.interface';
 
 export type DatabaseConnectionConfig =
   | {
@@ -51,4 +52,5 @@ export interface EventStreamConfig {
   readonly cors: CorsPolicy | null;
   readonly grip: GripSettings | null;
   readonly loadUser: (userId: string) => unknown;
+  readonly metrics: MetricsOptions | null;
 }

@@ -5,6 +5,7 @@ import type { UserIdentifier, UserResolver } from '../auth/user-identity';
 import type { StreamConnectHook } from '../connect/stream-connect-hook.interface';
 import type { EventLimits } from '../events/event-limits';
 import type { GripOptions } from '../grip/grip-options.interface';
+import type { MetricsOptions } from '../metrics/metrics-options.interface';
 
 /** Cross-origin access to the events endpoint, for pages served from other origins. */
 export interface CorsOptions {
@@ -104,4 +105,9 @@ export interface EventStreamModuleOptions {
    * Default: `{ id }`.
    */
   loadUser?: (userId: string) => unknown;
+  /**
+   * Prometheus metrics (prom-client): `true` for the global registry, or
+   * options. Default: off.
+   */
+  metrics?: boolean | MetricsOptions;
 }

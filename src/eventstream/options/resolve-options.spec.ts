@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { Pool } from 'pg';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
 import {
@@ -56,6 +57,7 @@ describe('resolveOptions', () => {
         cors: null,
         grip: null,
         loadUser: defaultUserLoader,
+        metrics: null,
       });
     });
 
@@ -118,6 +120,20 @@ describe('resolveOptions', () => {
       expect(
         problemsOf({ databaseUrl: URL, eventPayloads: { message: { text: 'string' } } }),
       ).toEqual(['eventPayloads must be an object of event types and class-validator classes']);
+    });
+
+    test('turns metrics on with the global or a given registry, and refuses bad ones', () => {
+      const registry = new Registry();
+      expect(resolveOptions({ databaseUrl: URL, metrics: true }).metrics).toEqual({});
+      expect(resolveOptions({ databaseUrl: URL, metrics: false }).metrics).toBeNull();
+      expect(
+        resolveOptions({ databaseUrl: URL, metrics: { registry, prefix: 'app_' } }).metrics,
+      ).toEqual({ registry, prefix: 'app_' });
+      const message =
+        'metrics must be true, false, or { registry?: a prom-client Registry, prefix?: a metric name prefix }';
+      for (const metrics of [{ prefix: 'bad prefix' }, { registry: {} }, { port: 9100 }, 'on']) {
+        expect(problemsOf({ databaseUrl: URL, metrics })).toEqual([message]);
+      }
     });
 
     test('accepts postgresql:// as well as postgres://', () => {

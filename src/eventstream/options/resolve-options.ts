@@ -90,6 +90,7 @@ class CorsInput {
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 class OptionsInput {
   @Optional()
@@ -224,6 +225,30 @@ class OptionsInput {
     validator: { validate: isFunction, defaultMessage: () => 'loadUser must be a function' },
   })
   loadUser?: unknown;
+
+  @Optional()
+  @ValidateBy({
+    name: 'isMetricsOptions',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value === 'boolean') return true;
+        if (typeof value !== 'object' || value === null) return false;
+        const { registry, prefix, ...rest } = value as Record<string, unknown>;
+        return (
+          Object.keys(rest).length === 0 &&
+          (registry === undefined ||
+            (typeof registry === 'object' &&
+              registry !== null &&
+              'registerMetric' in registry &&
+              isFunction(registry.registerMetric))) &&
+          (prefix === undefined || (typeof prefix === 'string' && METRIC_PREFIX.test(prefix)))
+        );
+      },
+      defaultMessage: () =>
+        'metrics must be true, false, or { registry?: a prom-client Registry, prefix?: a metric name prefix }',
+    },
+  })
+  metrics?: unknown;
 }
 
 /**
@@ -305,6 +330,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
       : null,
     grip,
     loadUser: options.loadUser ?? defaultUserLoader,
+    metrics: options.metrics === true ? {} : options.metrics || null,
   };
 }
 
