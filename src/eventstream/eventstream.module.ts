@@ -8,6 +8,7 @@ import { EventStreamService } from './eventstream.service';
 import type { EventStreamConfig } from './options/eventstream-config';
 import type { EventStreamModuleOptions } from './options/eventstream-options.interface';
 import { resolveOptions } from './options/resolve-options';
+import { EventStreamHealth } from './health/eventstream-health';
 import { EventStreamMetrics } from './metrics/eventstream-metrics';
 import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
@@ -72,6 +73,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
       inject: [EVENTSTREAM_CONFIG],
     },
     EventStreamService,
+    EventStreamHealth,
     RetentionService,
     StreamHub,
     EventStreamResponder,
@@ -87,6 +89,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     EVENTSTREAM_AUTHORIZER,
     EVENTSTREAM_CONNECT_HOOK,
     EventStreamMetrics,
+    EventStreamHealth,
     RetentionService,
   ],
 })

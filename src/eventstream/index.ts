@@ -20,6 +20,11 @@ export type {
 } from './options/eventstream-options.interface';
 export { RetentionService } from './retention/retention.service';
 export { EventStreamMetrics } from './metrics/eventstream-metrics';
+export {
+  EventStreamHealth,
+  type ComponentHealth,
+  type EventStreamHealthReport,
+} from './health/eventstream-health';
 export type { MetricsOptions } from './metrics/metrics-options.interface';
 export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
 export {

@@ -227,20 +227,30 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
       onResync: () => undefined,
     });
     await this.feed.ready();
-    await Promise.all(
+    for (const { proxy, error } of await this.checkProxies()) {
+      if (error === undefined) this.logger.log(`GRIP proxy publish API at ${proxy} answers`);
+      else {
+        this.logger.error(
+          `GRIP proxy publish API at ${proxy} does not answer (${error}): ` +
+            'events are stored but reach clients only once it does',
+        );
+      }
+    }
+  }
+
+  /** Whether each proxy's publish API answers (any HTTP answer counts), by its origin. */
+  checkProxies(): Promise<{ readonly proxy: string; readonly error?: string }[]> {
+    return Promise.all(
       this.queues.map(async ({ url }) => {
-        const where = new URL(url).origin;
+        const proxy = new URL(url).origin;
         try {
           const response = await fetch(url, {
             signal: AbortSignal.timeout(this.config.grip?.publishTimeoutMs ?? 5_000),
           });
           await response.body?.cancel();
-          this.logger.log(`GRIP proxy publish API at ${where} answers`);
+          return { proxy };
         } catch (error) {
-          this.logger.error(
-            `GRIP proxy publish API at ${where} does not answer (${messageOf(error)}): ` +
-              'events are stored but reach clients only once it does',
-          );
+          return { proxy, error: messageOf(error) };
         }
       }),
     );
