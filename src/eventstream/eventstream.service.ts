@@ -24,6 +24,7 @@ import {
   EVENT_STORE,
   type EventStore,
   type NewEvent,
+  type StoredEvent,
 } from './storage/event-store.interface';
 import type { EventStreamTransaction } from './storage/transaction';
 import type {
@@ -91,6 +92,10 @@ export interface SendOptions {
 }
 
 const MAX_PAGE = 1000;
+
+function toRecord(event: StoredEvent): EventRecord {
+  return { id: formatEventId(event.channel, event.seq), ...event };
+}
 
 function assertPageLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
@@ -257,10 +262,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
       case 'too-old':
         throw new EventPositionTooOldError(channel, after ?? 0, result.oldestSeq, result.headSeq);
     }
-    const events = result.events.map((event) => ({
-      id: formatEventId(event.channel, event.seq),
-      ...event,
-    }));
+    const events = result.events.map(toRecord);
     // With nothing kept and no `after`, reading on starts from the head.
     const cursor = events.at(-1)?.seq ?? after ?? result.headSeq;
     return { events, cursor, headSeq: result.headSeq, hasMore: cursor < result.headSeq };
@@ -282,10 +284,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
     }
     assertPageLimit(limit);
     const result = await this.store.readLatest(channel, before, limit);
-    const events = result.events.map((event) => ({
-      id: formatEventId(event.channel, event.seq),
-      ...event,
-    }));
+    const events = result.events.map(toRecord);
     // An empty page still says where a stream would start from.
     const cursor = events.at(-1)?.seq ?? Math.min(before ?? Infinity, result.headSeq + 1) - 1;
     return {
