@@ -8,6 +8,9 @@ module.exports = {
     // checked by `npm run typecheck`.
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }],
   },
+  // The browser client is written as ES modules, whose relative imports name
+  // the emitted `.js` files; under Jest they resolve to the TypeScript sources.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   // @fanoutio/grip is an ES module only: Jest's CommonJS loader needs it
   // transpiled (the build itself loads it with Node's require of ES modules).
   transformIgnorePatterns: ['/node_modules/(?!@fanoutio/grip/)'],
