@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startHttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 
 const run = promisify(execFile);
@@ -53,6 +54,23 @@ describe('the built package, used as an application uses it', () => {
     );
   });
 
+  it('gives the browser client as nestjs-eventstream/client: an ES module with types', async () => {
+    const app = await startHttpApp({ options: { databaseUrl: db.url } });
+    try {
+      await app.events.sendEvent('chat', 'message', { text: 'hello' });
+      await app.events.sendEvent('chat', 'message', { text: 'again' });
+      const { stdout } = await run(process.execPath, [
+        join(FIXTURE, 'dist', 'client.mjs'),
+        `${app.baseUrl}/events`,
+        'chat',
+        '2',
+      ]);
+      expect(JSON.parse(stdout)).toEqual(['chat:1 HELLO', 'chat:2 AGAIN']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('publishes the build, the migrations and the CLI, and no sources', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: ROOT,
@@ -65,6 +83,9 @@ describe('the built package, used as an application uses it', () => {
         'dist/eventstream/index.d.ts',
         'dist/eventstream/storage/prisma/generated/client.js',
         'dist/cli/main.js',
+        'dist/client/index.js',
+        'dist/client/index.d.ts',
+        'dist/client/package.json',
         'prisma/schema.prisma',
         'prisma/migrations/migration_lock.toml',
         'prisma/migrations/20261123000000_init/migration.sql',

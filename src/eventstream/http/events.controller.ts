@@ -1,10 +1,13 @@
-import { Controller, Get, Options, Req, Res, type Type } from '@nestjs/common';
+import { Controller, Get, Options, Param, Req, Res, type Type } from '@nestjs/common';
+import { serveClientScript } from './client-script';
 import { EventHistoryResponder } from './event-history-responder';
 import { EventStreamResponder } from './event-stream-responder';
+import { nodeHttp } from './node-http';
 
 /**
  * The built-in routes at the path the module was given: the stream,
- * `GET /<path>?channel=…`, and its history, `GET /<path>/history?channel=…`.
+ * `GET /<path>?channel=…`, its history, `GET /<path>/history?channel=…`, and
+ * the browser client, `GET /<path>/client/index.js`.
  */
 export function createEventsController(path: string): Type<unknown> {
   @Controller(path)
@@ -17,6 +20,17 @@ export function createEventsController(path: string): Type<unknown> {
     @Get()
     stream(@Req() request: object, @Res() response: object): Promise<void> {
       return this.responder.serve(request, response);
+    }
+
+    /** The browser client, for `<script type="module">` pages: `<path>/client/index.js`. */
+    @Get('client/:file')
+    clientScript(
+      @Req() request: object,
+      @Res() response: object,
+      @Param('file') file: string,
+    ): void {
+      const http = nodeHttp(request, response);
+      serveClientScript(http.request, http.response, file);
     }
 
     @Options()
