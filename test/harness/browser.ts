@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { waitFor } from './wait';
+
+/** Debian's `chromium` package (`.ci/run` installs it); never a downloaded browser. */
+const CHROMIUM = '/usr/bin/chromium';
+
+/** One headless Chromium for a suite. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Polls a value computed in the page until `condition` holds for it. */
+export async function waitInPage<T>(
+  page: Page,
+  read: () => T,
+  condition: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  let last: T | undefined;
+  try {
+    await waitFor(async () => condition((last = await page.evaluate(read))), timeoutMs);
+  } catch {
+    throw new Error(`page condition not met; last value: ${JSON.stringify(last)}`);
+  }
+  return last as T;
+}
