@@ -24,6 +24,7 @@ async function bootstrap(): Promise<void> {
       databaseUrl,
       publishKey: settings.publishKey,
       gripUrl: settings.gripUrl,
+      demo: settings.demo,
     }),
     { bodyParser: false },
   );
@@ -46,6 +47,11 @@ async function bootstrap(): Promise<void> {
   const mode = settings.gripUrl
     ? `GRIP mode (proxy publish API ${new URL(settings.gripUrl).origin})`
     : 'direct mode';
+  logger.log(
+    settings.demo
+      ? `Demo: ${url}/ (anyone who reaches it may post to "demo" channels; EVENTSTREAM_DEMO=off)`
+      : 'Demo off',
+  );
   logger.log(`Streams: ${url}/events?channel=NAME`);
   logger.log(
     settings.publishKey

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { EventStreamModule } from '../eventstream';
+import { DemoController } from './demo/demo.controller';
 import { createPublishController } from './publish/publish.controller';
 import { StatusController } from './status.controller';
 
@@ -7,6 +8,7 @@ export interface AppModuleSettings {
   readonly databaseUrl: string;
   readonly publishKey: string | undefined;
   readonly gripUrl: string | undefined;
+  readonly demo: boolean;
 }
 
 /** The bundled server: the library used exactly as an application would. */
@@ -24,6 +26,7 @@ export class AppModule {
       ],
       controllers: [
         StatusController,
+        ...(settings.demo ? [DemoController] : []),
         ...(settings.publishKey ? [createPublishController(settings.publishKey)] : []),
       ],
     };

@@ -11,6 +11,8 @@ export interface ServerSettings {
   readonly publishKey: string | undefined;
   /** A GRIP proxy's publish URL with its key; unset: direct mode. */
   readonly gripUrl: string | undefined;
+  /** Serve the demo page at `/` and its endpoints (default on; `EVENTSTREAM_DEMO=off`). */
+  readonly demo: boolean;
 }
 
 export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
@@ -25,5 +27,13 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     dataDir: resolve(env.EVENTSTREAM_DATA_DIR || '.data'),
     publishKey: env.EVENTSTREAM_PUBLISH_KEY || undefined,
     gripUrl: env.GRIP_URL || undefined,
+    demo: readSwitch('EVENTSTREAM_DEMO', env.EVENTSTREAM_DEMO, true),
   };
+}
+
+function readSwitch(name: string, value: string | undefined, byDefault: boolean): boolean {
+  if (value === undefined || value === '') return byDefault;
+  if (/^(on|true|1)$/i.test(value)) return true;
+  if (/^(off|false|0)$/i.test(value)) return false;
+  throw new Error(`${name} must be on or off, got "${value}"`);
 }

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 
-@Controller()
+/** `GET /health`: whether the server answers (it does not check the database). */
+@Controller('health')
 export class StatusController {
   @Get()
   status() {

@@ -23,16 +23,20 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Polls a value computed in the page until `condition` holds for it. */
+/**
+ * Polls a value computed in the page until `condition` holds for it. `read`
+ * runs in the page: a function, or a JavaScript expression (for code that
+ * needs the DOM, whose types the Node-side type check does not have).
+ */
 export async function waitInPage<T>(
   page: Page,
-  read: () => T,
+  read: (() => T) | string,
   condition: (value: T) => boolean,
   timeoutMs = 15_000,
 ): Promise<T> {
   let last: T | undefined;
   try {
-    await waitFor(async () => condition((last = await page.evaluate(read))), timeoutMs);
+    await waitFor(async () => condition((last = (await page.evaluate(read)) as T)), timeoutMs);
   } catch {
     throw new Error(`page condition not met; last value: ${JSON.stringify(last)}`);
   }
