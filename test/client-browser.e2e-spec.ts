@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ChannelAccess } from '../src/eventstream';
+import { freePorts } from '../src/server/free-port';
 import { launchBrowser, waitInPage } from './harness/browser';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
 import { startHttpApp, type HttpApp } from './harness/http-app';
@@ -14,16 +15,17 @@ interface PageLog {
 
 /**
  * A plain HTML page, as a user would write one: it imports the client the
- * module serves, with `<script type="module">`, from the same origin.
+ * module serves, with `<script type="module">`, from the server at `origin`
+ * (empty: its own).
  */
-const PAGE = `<!doctype html>
+const page = (origin = '') => `<!doctype html>
 <html><head><meta charset="utf-8"><title>client test</title></head><body>
 <script type="module">
-  import { createEventStream } from '/events/client/index.js';
+  import { createEventStream } from '${origin}/events/client/index.js';
   const params = new URLSearchParams(location.search);
   const log = (window.log = { received: [], states: [], errors: [] });
   const user = params.get('user');
-  const stream = createEventStream('/events', {
+  const stream = createEventStream('${origin}/events', {
     channels: params.getAll('channel'),
     headers: user ? { 'x-user': user } : {},
     backoff: { initialMs: 200, maxMs: 1000 },
@@ -44,6 +46,9 @@ describe('the client in a browser', () => {
   let context: BrowserContext;
   let server: HttpApp | undefined;
   let port: number;
+  /** A site of another origin, whose page uses the server across origins. */
+  let otherSite: Server;
+  let otherPort: number;
   let writer: EventStreamInstance;
   const requests = new Map<string, number>();
 
@@ -52,6 +57,7 @@ describe('the client in a browser', () => {
       port,
       options: {
         databaseUrl: db.url,
+        cors: { origins: [`http://127.0.0.1:${otherPort}`] },
         resolveUser: (request: object) => {
           const id = (request as IncomingMessage).headers['x-user'];
           return typeof id === 'string' ? { id } : undefined;
@@ -72,63 +78,78 @@ describe('the client in a browser', () => {
         }),
     });
 
-  const openPage = async (query: string): Promise<Page> => {
-    const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${port}/client-test?${query}`);
-    return page;
+  const openPage = async (query: string, origin = `http://127.0.0.1:${port}`): Promise<Page> => {
+    const tab = await context.newPage();
+    await tab.goto(`${origin}/client-test?${query}`);
+    return tab;
   };
   const send = (channel: string, data: unknown) => writer.events.sendEvent(channel, 'm', data);
 
   beforeAll(async () => {
     db = await createTestDatabase();
     writer = await startEventStream({ databaseUrl: db.url });
+    [port, otherPort] = await freePorts(2);
     server = await startServer();
-    port = Number(new URL(server.baseUrl).port);
+    otherSite = createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      response.end(page(`http://127.0.0.1:${port}`));
+    });
+    await new Promise<void>((resolve) => otherSite.listen(otherPort, '127.0.0.1', resolve));
     browser = await launchBrowser();
     context = await browser.newContext();
     // The page itself comes from the test; everything it loads after comes
     // from the server, on the same origin.
     await context.route(`http://127.0.0.1:${port}/client-test*`, (route) =>
-      route.fulfill({ contentType: 'text/html; charset=utf-8', body: PAGE }),
+      route.fulfill({ contentType: 'text/html; charset=utf-8', body: page() }),
     );
   });
   afterAll(async () => {
     await browser?.close();
+    await new Promise((resolve) => otherSite?.close(resolve));
     await server?.close();
     await writer?.close();
     await db?.drop();
   });
 
   it('connects, receives decoded events, and survives a server restart without losing one', async () => {
-    const page = await openPage('channel=browser');
-    await waitInPage(page, readLog, (log) => log?.states.includes('open'));
+    const tab = await openPage('channel=browser');
+    await waitInPage(tab, readLog, (log) => log?.states.includes('open'));
     for (const n of [1, 2, 3]) await send('browser', { n });
-    await waitInPage(page, readLog, (log) => log.received.length === 3);
+    await waitInPage(tab, readLog, (log) => log.received.length === 3);
 
     await server?.close();
     server = undefined;
     for (const n of [4, 5, 6]) await send('browser', { n });
-    await waitInPage(page, readLog, (log) => log.errors.length >= 2);
+    await waitInPage(tab, readLog, (log) => log.errors.length >= 2);
     server = await startServer();
     for (const n of [7, 8, 9]) await send('browser', { n });
 
-    const log = await waitInPage(page, readLog, (l) => l.received.length >= 9);
+    const log = await waitInPage(tab, readLog, (l) => l.received.length >= 9);
     expect(log.received).toEqual(
       [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => ({ id: `browser:${n}`, data: { n } })),
     );
     expect(log.states).toEqual(['open', 'reconnecting', 'open']);
     expect(log.errors.every((e) => !e.terminal)).toBe(true);
-    await page.close();
+    await tab.close();
   });
 
   it('stops on 403, without retrying', async () => {
-    const page = await openPage('channel=secret&user=u1');
-    const log = await waitInPage(page, readLog, (l) => l?.states.includes('closed'));
+    const tab = await openPage('channel=secret&user=u1');
+    const log = await waitInPage(tab, readLog, (l) => l?.states.includes('closed'));
     expect(log.errors).toEqual([{ condition: 'forbidden', status: 403, terminal: true }]);
     // A retry would come within the first backoff delay (at most 200 ms here).
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(requests.get('secret')).toBe(1);
-    expect((await page.evaluate(readLog)).states).toEqual(['closed']);
-    await page.close();
+    expect((await tab.evaluate(readLog)).states).toEqual(['closed']);
+    await tab.close();
+  });
+
+  it('works from a page of another origin, importing the script and streaming across origins', async () => {
+    const tab = await openPage('channel=cross', `http://127.0.0.1:${otherPort}`);
+    await waitInPage(tab, readLog, (log) => log?.states.includes('open'));
+    await send('cross', 'over CORS');
+    const log = await waitInPage(tab, readLog, (l) => l.received.length === 1);
+    expect(log.received).toEqual([{ id: 'cross:1', data: 'over CORS' }]);
+    await tab.close();
   });
 });
