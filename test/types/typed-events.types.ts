@@ -2,6 +2,7 @@
 // lint`) compiles this file. Each `@ts-expect-error` line must fail to compile,
 // or tsc reports the directive as unused; each `expectTypeOf` must hold.
 import { expectTypeOf } from 'expect-type';
+import { createEventStream } from '../../src/client';
 import type {
   ChannelEvents,
   EventInput,
@@ -70,4 +71,21 @@ export async function untyped(events: EventStreamService) {
     readonly type: string;
     readonly data: unknown;
   }>();
+}
+
+// The browser client takes the same map, or one channel's events of a PerChannel map.
+export function sameMapOnTheClient(url: string) {
+  const chat = createEventStream<ChatEvents>(url, { channels: ['room-1'] });
+  chat.on('message', (data) => expectTypeOf(data).toEqualTypeOf<{ text: string }>());
+  // @ts-expect-error a type the map does not declare
+  chat.on('deleted', () => undefined);
+  // @ts-expect-error a listener expecting another type's data
+  chat.on('typing', (data: { text: string }) => data);
+
+  const inbox = createEventStream<ChannelEvents<AppEvents, 'user-7'>>(url, {
+    channels: ['user-7'],
+  });
+  inbox.on('notice', (data) => expectTypeOf(data.title).toEqualTypeOf<string>());
+  // @ts-expect-error a room event on a user channel's stream
+  inbox.on('message', () => undefined);
 }
