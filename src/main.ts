@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,9 @@ import { readServerSettings } from './server/server-settings';
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Server');
   const settings = readServerSettings(process.env);
+  // One JSON object per line, for log collectors; set before the first line.
+  const jsonLogger = settings.jsonLogs ? new ConsoleLogger({ json: true }) : undefined;
+  if (jsonLogger) Logger.overrideLogger(jsonLogger);
   let embedded: RunningPostgres | undefined;
   let databaseUrl = settings.databaseUrl;
   if (!databaseUrl) {
@@ -25,8 +28,12 @@ async function bootstrap(): Promise<void> {
       publishKey: settings.publishKey,
       gripUrl: settings.gripUrl,
       demo: settings.demo,
+      metrics: settings.metrics,
     }),
-    { bodyParser: false },
+    {
+      bodyParser: false,
+      ...(jsonLogger ? { logger: jsonLogger } : {}),
+    },
   );
   // Room for a batch of events; larger bodies are refused with 413.
   app.useBodyParser('json', { limit: '1mb' });

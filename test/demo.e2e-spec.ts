@@ -28,7 +28,12 @@ describe('the bundled server: the demo', () => {
     const html = await page.text();
     expect(html).toContain("import { createEventStream } from '/events/client/index.js'");
     const health = await fetch(`${server.baseUrl}/health`);
-    expect(await health.json()).toEqual({ service: 'nestjs-eventstream', status: 'ok' });
+    expect(await health.json()).toEqual({
+      service: 'nestjs-eventstream',
+      status: 'up',
+      database: { status: 'up' },
+      proxies: {},
+    });
     expect(server.output()).toMatch(/Demo: http:\/\/127\.0\.0\.1:\d+\//);
   });
 
@@ -40,19 +45,37 @@ describe('the bundled server: the demo', () => {
       `SELECT type, data FROM eventstream.events WHERE channel = 'demo-api'`,
     );
     expect(row.type).toBe('message');
-    expect(Object.keys(row.data).sort()).toEqual(['sentAt', 'text', 'user']);
+    expect(Object.keys(row.data).sort()).toEqual(['messageId', 'sentAt', 'text', 'user']);
     expect(row.data).toMatchObject({ user: 'ann', text: 'hello' });
     expect(Number.isNaN(Date.parse(row.data.sentAt))).toBe(false);
   });
 
-  it('gives the position a page starts from: up to 20 messages back', async () => {
+  it('saves its own row and the event in one transaction, the event naming the row', async () => {
+    const response = await post({ channel: 'demo-tx', user: 'cy', text: 'both or neither' });
+    const { id } = (await response.json()) as { id: string };
+    const [event] = await db.query<{ data: { messageId: number } }>(
+      `SELECT data FROM eventstream.events WHERE channel = 'demo-tx'`,
+    );
+    const rows = await db.query<{ id: string; user_name: string; text: string }>(
+      `SELECT id, user_name, text FROM demo_messages WHERE channel = 'demo-tx'`,
+    );
+    expect(id).toBe('demo-tx:1');
+    expect(rows).toEqual([
+      { id: String(event.data.messageId), user_name: 'cy', text: 'both or neither' },
+    ]);
+  });
+
+  it('has the page render the last 20 messages from the history, then stream from there', async () => {
     for (let i = 0; i < 25; i++) await post({ channel: 'demo-history', user: 'b', text: `${i}` });
-    const position = await fetch(`${server.baseUrl}/demo/position?channel=demo-history`);
-    expect(await position.json()).toEqual({ lastEventId: 'demo-history:5' });
-    const fresh = await fetch(`${server.baseUrl}/demo/position?channel=demo-fresh`);
-    expect(await fresh.json()).toEqual({ lastEventId: 'demo-fresh:0' });
-    const other = await fetch(`${server.baseUrl}/demo/position?channel=news`);
-    expect(other.status).toBe(400);
+    const html = await (await fetch(`${server.baseUrl}/`)).text();
+    expect(html).toContain("fetch('/events/history?limit=20&channel='");
+    const page = (await (
+      await fetch(`${server.baseUrl}/events/history?limit=20&channel=demo-history`)
+    ).json()) as { events: { data: { text: string } }[]; lastEventId: string };
+    expect(page.events.map((e) => e.data.text)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `${i + 5}`),
+    );
+    expect(page.lastEventId).toBe('demo-history:25');
   });
 
   it.each([

@@ -37,7 +37,16 @@ describe('the bundled server behind Pushpin', () => {
     expect(server.output()).not.toContain('server-sig-key');
   });
 
-  it('starts all the same when the proxy does not answer, and says so', async () => {
+  it('reports the proxy up at /health', async () => {
+    const health = await fetch(`${server.baseUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'up',
+      proxies: { [new URL(pushpin.publishUrl).origin]: { status: 'up' } },
+    });
+  });
+
+  it('starts all the same when the proxy does not answer, says so, and /health says 503', async () => {
     const deadPort = await freePort();
     const lonely = await startServerProcess({
       DATABASE_URL: db.url,
@@ -47,6 +56,13 @@ describe('the bundled server behind Pushpin', () => {
       expect(lonely.output()).toMatch(
         new RegExp(`GRIP proxy publish API at http://127.0.0.1:${deadPort} does not answer`),
       );
+      const health = await fetch(`${lonely.baseUrl}/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({
+        status: 'down',
+        database: { status: 'up' },
+        proxies: { [`http://127.0.0.1:${deadPort}`]: { status: 'down' } },
+      });
     } finally {
       await lonely.stop();
     }

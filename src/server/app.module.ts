@@ -1,7 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EventStreamModule } from '../eventstream';
 import { DemoController } from './demo/demo.controller';
+import { DEMO_DATABASE_URL, DemoMessages } from './demo/demo-messages';
 import { createPublishController } from './publish/publish.controller';
+import { MetricsController } from './metrics/metrics.controller';
 import { StatusController } from './status.controller';
 
 export interface AppModuleSettings {
@@ -9,12 +12,16 @@ export interface AppModuleSettings {
   readonly publishKey: string | undefined;
   readonly gripUrl: string | undefined;
   readonly demo: boolean;
+  readonly metrics: boolean;
 }
 
 /** The bundled server: the library used exactly as an application would. */
 @Module({})
 export class AppModule {
   static forServer(settings: AppModuleSettings): DynamicModule {
+    // The server's own registry: the module's metrics and Node's.
+    const registry = settings.metrics ? new Registry() : undefined;
+    if (registry) collectDefaultMetrics({ register: registry });
     return {
       module: AppModule,
       imports: [
@@ -22,12 +29,20 @@ export class AppModule {
           databaseUrl: settings.databaseUrl,
           migrate: true,
           ...(settings.gripUrl ? { grip: { url: settings.gripUrl } } : {}),
+          ...(registry ? { metrics: { registry } } : {}),
         }),
+      ],
+      providers: [
+        ...(settings.demo
+          ? [{ provide: DEMO_DATABASE_URL, useValue: settings.databaseUrl }, DemoMessages]
+          : []),
+        ...(registry ? [{ provide: Registry, useValue: registry }] : []),
       ],
       controllers: [
         StatusController,
         ...(settings.demo ? [DemoController] : []),
         ...(settings.publishKey ? [createPublishController(settings.publishKey)] : []),
+        ...(registry ? [MetricsController] : []),
       ],
     };
   }

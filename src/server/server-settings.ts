@@ -13,6 +13,10 @@ export interface ServerSettings {
   readonly gripUrl: string | undefined;
   /** Serve the demo page at `/` and its endpoints (default on; `EVENTSTREAM_DEMO=off`). */
   readonly demo: boolean;
+  /** Serve Prometheus metrics at `/metrics` (default off; `EVENTSTREAM_METRICS=on`). */
+  readonly metrics: boolean;
+  /** Log lines as JSON objects instead of text (`EVENTSTREAM_LOG_FORMAT=json`). */
+  readonly jsonLogs: boolean;
 }
 
 export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
@@ -28,7 +32,15 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     publishKey: env.EVENTSTREAM_PUBLISH_KEY || undefined,
     gripUrl: env.GRIP_URL || undefined,
     demo: readSwitch('EVENTSTREAM_DEMO', env.EVENTSTREAM_DEMO, true),
+    metrics: readSwitch('EVENTSTREAM_METRICS', env.EVENTSTREAM_METRICS, false),
+    jsonLogs: readLogFormat(env.EVENTSTREAM_LOG_FORMAT) === 'json',
   };
+}
+
+function readLogFormat(value: string | undefined): 'text' | 'json' {
+  if (value === undefined || value === '' || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new Error(`EVENTSTREAM_LOG_FORMAT must be text or json, got "${value}"`);
 }
 
 function readSwitch(name: string, value: string | undefined, byDefault: boolean): boolean {

@@ -22,15 +22,10 @@ export class DemoMessageDto {
   text!: string;
 }
 
-/** `GET /demo/position?channel=`. */
-export class DemoChannelQueryDto {
-  @IsString()
-  @Matches(DEMO_CHANNEL, { message: DEMO_CHANNEL_MESSAGE })
-  channel!: string;
-}
-
 /** The data of a demo `message` event. */
 export interface DemoMessage {
+  /** The id of its row in the demo's own table. */
+  readonly messageId: number;
   readonly user: string;
   readonly text: string;
   /** When the server stored it, ISO 8601. */

@@ -190,8 +190,17 @@ export const DEMO_PAGE = `<!doctype html>
     }
   });
 
-  const start = await fetch('/demo/position?channel=' + encodeURIComponent(channel));
-  connect(start.ok ? (await start.json()).lastEventId : undefined);
+  // The last messages first, then the stream from where they end: nothing
+  // sent in between is missed, and nothing shows twice.
+  const history = await fetch('/events/history?limit=20&channel=' + encodeURIComponent(channel));
+  let start;
+  if (history.ok) {
+    const page = await history.json();
+    for (const event of page.events) show(event.data, event.id, false);
+    if (page.events.length > 0) $('position').textContent = page.lastEventId;
+    start = page.lastEventId;
+  }
+  connect(start);
 </script>
 </body>
 </html>

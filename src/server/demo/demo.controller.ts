@@ -5,34 +5,23 @@ import {
   Header,
   HttpCode,
   Post,
-  Query,
   UseFilters,
   ValidationPipe,
 } from '@nestjs/common';
-import { EventStreamService, formatEventId } from '../../eventstream';
 import { EventStreamErrorFilter } from '../publish/eventstream-error.filter';
-import { DemoChannelQueryDto, DemoMessageDto, type DemoMessage } from './demo-message.dto';
+import { DemoMessageDto } from './demo-message.dto';
+import { DemoMessages } from './demo-messages';
 import { DEMO_PAGE } from './demo-page';
-
-/** How many earlier messages a page that opens shows. */
-const HISTORY = 20;
-
-const validation = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  // Only what the DTO declares, as strings: nothing converted behind the scenes.
-  transform: true,
-  transformOptions: { enableImplicitConversion: false },
-});
 
 /**
  * The live demo: a chat page at `/` that anyone who reaches the server may
- * use, writing only to `demo` channels through `sendEvent`, as an app would.
+ * use, writing only to `demo` channels, as an app would: each message saved
+ * with its event in one transaction.
  */
 @Controller()
 @UseFilters(EventStreamErrorFilter)
 export class DemoController {
-  constructor(private readonly events: EventStreamService) {}
+  constructor(private readonly messages: DemoMessages) {}
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
@@ -41,22 +30,20 @@ export class DemoController {
     return DEMO_PAGE;
   }
 
-  /** Where a page starts reading: a few messages back, so it opens with some history. */
-  @Get('demo/position')
-  async position(@Query(validation) query: DemoChannelQueryDto): Promise<{ lastEventId: string }> {
-    const seq = await this.events.getCurrentSeq(query.channel);
-    return { lastEventId: formatEventId(query.channel, Math.max(0, seq - HISTORY)) };
-  }
-
   @Post('demo/messages')
   @HttpCode(201)
-  async post(@Body(validation) body: DemoMessageDto): Promise<{ id: string }> {
-    const message: DemoMessage = {
-      user: body.user,
-      text: body.text,
-      sentAt: new Date().toISOString(),
-    };
-    const event = await this.events.sendEvent(body.channel, 'message', message);
-    return { id: event.id };
+  async post(
+    @Body(
+      new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        // Only what the DTO declares, as strings: nothing converted behind the scenes.
+        transform: true,
+        transformOptions: { enableImplicitConversion: false },
+      }),
+    )
+    body: DemoMessageDto,
+  ): Promise<{ id: string }> {
+    return { id: await this.messages.post(body.channel, body.user, body.text) };
   }
 }
