@@ -12,6 +12,7 @@ import { EventStreamHealth } from './health/eventstream-health';
 import { EventStreamMetrics } from './metrics/eventstream-metrics';
 import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
+import { AppStreams } from './app-streams/app-streams';
 import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
 import { EVENTSTREAM_CONNECT_HOOK, NoInitialEvents } from './connect/stream-connect-hook.interface';
 import { StreamHub } from './direct/stream-hub';
@@ -80,6 +81,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     EventHistoryResponder,
     GripResponder,
     GripPublisher,
+    AppStreams,
   ],
   exports: [
     EventStreamService,
@@ -91,6 +93,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     EventStreamMetrics,
     EventStreamHealth,
     RetentionService,
+    AppStreams,
   ],
 })
 export class EventStreamModule extends EventStreamConfigurableModule {}

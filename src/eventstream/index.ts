@@ -27,6 +27,15 @@ export {
 } from './health/eventstream-health';
 export type { MetricsOptions } from './metrics/metrics-options.interface';
 export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
+export { EventStreamRoute } from './app-streams/event-stream-route.decorator';
+export type { EventStreamRouteOptions } from './app-streams/event-stream-route.options';
+export { LastEventId } from './app-streams/last-event-id.decorator';
+export { StreamSignal } from './app-streams/stream-signal.decorator';
+export {
+  InvalidStreamEventError,
+  MAX_STREAM_EVENT_ID_LENGTH,
+  type StreamEvent,
+} from './app-streams/stream-event';
 export {
   EventHistoryResponder,
   type HistoryPageBody,

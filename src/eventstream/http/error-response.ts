@@ -14,7 +14,7 @@ import {
 } from '../errors/eventstream.errors';
 import { streamErrorFrame } from '../sse/sse-frames';
 
-interface HttpFailure {
+export interface HttpFailure {
   readonly status: number;
   readonly condition: string;
   readonly message: string;
@@ -64,7 +64,15 @@ export function writeErrorResponse(
   response: ServerResponse,
   error: unknown,
 ): void {
-  const failure = httpFailure(error);
+  writeFailure(request, response, httpFailure(error));
+}
+
+/** Answers with `failure`: a single `stream-error` event for SSE clients, JSON otherwise. */
+export function writeFailure(
+  request: IncomingMessage,
+  response: ServerResponse,
+  failure: HttpFailure,
+): void {
   if (response.headersSent) {
     response.end();
     return;

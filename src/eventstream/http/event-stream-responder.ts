@@ -40,7 +40,7 @@ export interface ServeStreamOptions {
   readonly channels?: readonly string[];
 }
 
-const STREAM_HEADERS = {
+export const STREAM_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   'X-Accel-Buffering': 'no',
