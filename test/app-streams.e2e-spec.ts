@@ -9,6 +9,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { EventEmitter, once } from 'node:events';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interval, map, Observable } from 'rxjs';
 import { EventStreamRoute, LastEventId, StreamSignal, type StreamEvent } from '../src/eventstream';
@@ -22,6 +23,7 @@ import { waitFor } from './harness/wait';
 const probe = {
   finallyRan: 0,
   waitsAborted: 0,
+  floodUnsubscribed: 0,
   ranBehindGuard: 0,
   unsubscribed: 0,
   lastEventIds: [] as (string | undefined)[],
@@ -115,6 +117,18 @@ class StreamsController {
     });
   }
 
+  @EventStreamRoute('flood')
+  flood(): Observable<StreamEvent> {
+    const data = 'x'.repeat(60_000);
+    return new Observable<StreamEvent>((subscriber) => {
+      const timer = setInterval(() => subscriber.next({ data }), 1);
+      return () => {
+        clearInterval(timer);
+        probe.floodUnsubscribed++;
+      };
+    });
+  }
+
   @EventStreamRoute('finite')
   async *finite(): AsyncGenerator<StreamEvent> {
     await sleep(1);
@@ -189,7 +203,12 @@ describe.each(PLATFORMS)('streams from app code on %s', (platform) => {
     db = await createTestDatabase();
     server = await startHttpApp({
       platform,
-      options: { databaseUrl: db.url, keepAliveMs: 300, cors: { origins: ['https://app.test'] } },
+      options: {
+        databaseUrl: db.url,
+        keepAliveMs: 300,
+        cors: { origins: ['https://app.test'] },
+        authorizer: { canReadChannel: (_user, channel) => channel !== 'job-secret' },
+      },
       metadata: { controllers: [ClockController, StreamsController] },
     });
   });
@@ -447,6 +466,43 @@ describe.each(PLATFORMS)('streams from app code on %s', (platform) => {
       { type: 'progress', id: `${channel}:6`, data: '{"run":2,"step":2}' },
     ]);
     expect(probe.persistedIds).toEqual([undefined, `${channel}:2`]);
+  });
+
+  it('resets a persisted stream whose position is ahead of the channel', async () => {
+    const channel = `job-ahead-${platform}`;
+    await server.events.sendEvent(channel, 'other', 'one');
+    const client = connect(`/streams/jobs/ahead-${platform}`, { 'Last-Event-ID': `${channel}:50` });
+    await client.until((c) => c.events('progress').length === 1);
+    expect(client.events('stream-reset')).toEqual([
+      { type: 'stream-reset', id: `${channel}:1`, data: JSON.stringify({ channels: [channel] }) },
+    ]);
+    expect(client.events('progress')[0].id).toBe(`${channel}:2`);
+  });
+
+  it("asks the module's authorizer about a persisted route's channel", async () => {
+    const response = await fetch(`${server.baseUrl}/streams/jobs/secret`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'unauthorized' });
+    expect(await server.events.getCurrentSeq('job-secret')).toBe(0);
+  });
+
+  it('drops a client that does not read an Observable that keeps emitting', async () => {
+    const before = probe.floodUnsubscribed;
+    const request = httpGet(`${server.baseUrl}/streams/flood`);
+    let response: IncomingMessage | undefined;
+    let closed = false;
+    request.on('response', (received) => {
+      response = received;
+      received.pause(); // reads nothing
+      received.on('close', () => (closed = true));
+    });
+    request.on('error', () => (closed = true));
+    await waitFor(() => probe.floodUnsubscribed === before + 1, 30_000);
+    expect(server.app.get(AppStreams).size).toBe(0);
+    // Once it reads what its buffers hold, the client finds the connection closed.
+    response?.resume();
+    await waitFor(() => closed);
+    request.destroy();
   });
 
   it('refuses a Last-Event-ID of another form on a persisted route', async () => {

@@ -62,6 +62,7 @@ export class AppStream {
     this.keepAliveTimer = setTimeout(() => this.keepAlive(), settings.keepAliveMs);
     this.keepAliveTimer.unref();
     response.once('close', () => this.end('client'));
+    source.onOverflow(() => this.end('slow-client'));
   }
 
   /** Writes the headers and `stream-open`, then streams `first` and what follows. */

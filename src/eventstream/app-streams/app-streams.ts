@@ -18,7 +18,7 @@ import { appStreamFailure } from './app-stream-failure';
 import { AppStream, checkAppEvent, type PersistedPosition } from './app-stream';
 import type { EventStreamRouteOptions } from './event-stream-route.options';
 import { readLastEventId } from './last-event-id';
-import { type PullSource, pullFrom } from './pull-source';
+import { type PendingLimit, type PullSource, pullFrom } from './pull-source';
 
 /**
  * How long the response waits for the method's first event before it starts
@@ -27,8 +27,25 @@ import { type PullSource, pullFrom } from './pull-source';
  */
 export const FIRST_EVENT_WAIT_MS = 1000;
 
-/** Events an Observable may emit ahead of a client that is not reading. */
-export const MAX_PENDING_EVENTS = 1000;
+/**
+ * How far an Observable may get ahead of its client, in characters of event
+ * data (the most Nest's own `@Sse()` lets wait, too). Each event counts for
+ * at least a few characters, so that empty ones cannot pile up without limit.
+ */
+export const PENDING_LIMIT: PendingLimit = {
+  max: 4 * 1024 * 1024,
+  weigh: (value) => MIN_EVENT_WEIGHT + dataLength(value),
+};
+const MIN_EVENT_WEIGHT = 16;
+
+function dataLength(value: unknown): number {
+  try {
+    const data = (value as { data?: unknown } | null)?.data;
+    return JSON.stringify(data)?.length ?? 0;
+  } catch {
+    return 0; // Refused when it is sent.
+  }
+}
 
 /**
  * Serves the streams of {@link EventStreamRoute} methods, and ends them when
@@ -83,7 +100,7 @@ export class AppStreams implements BeforeApplicationShutdown {
         : undefined;
       if (gone) return;
 
-      source = pullFrom(events$, MAX_PENDING_EVENTS);
+      source = pullFrom(events$, PENDING_LIMIT);
       // Checked here too, so that an invalid first event is refused with a
       // status rather than after the stream started.
       const first = source.next().then((step) => {

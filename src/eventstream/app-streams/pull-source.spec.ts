@@ -1,10 +1,12 @@
 import { Observable, Subject } from 'rxjs';
 import { PendingLimitError, pullFrom } from './pull-source';
 
+const LIMIT = { max: 10, weigh: () => 1 };
+
 describe('pullFrom', () => {
   it("pulls an Observable's values in order, then ends", async () => {
     const subject = new Subject<number>();
-    const source = pullFrom(subject, 10);
+    const source = pullFrom(subject, LIMIT);
     subject.next(1);
     subject.next(2);
     expect(await source.next()).toEqual({ done: false, value: 1 });
@@ -32,7 +34,7 @@ describe('pullFrom', () => {
         s.next(numbers());
         s.complete();
       }),
-      10,
+      LIMIT,
     );
     expect(await source.next()).toEqual({ done: false, value: 1 });
     expect(await source.next()).toEqual({ done: false, value: 2 });
@@ -47,26 +49,32 @@ describe('pullFrom', () => {
       new Observable((s) => {
         s.error(new Error('boom'));
       }),
-      10,
+      LIMIT,
     );
     await expect(failing.next()).rejects.toThrow('boom');
-    const endless = pullFrom(new Observable(() => () => (unsubscribed = true)), 10);
+    const endless = pullFrom(new Observable(() => () => (unsubscribed = true)), LIMIT);
     const pending = endless.next();
     endless.stop();
     expect(unsubscribed).toBe(true);
     expect(await pending).toEqual({ done: true, value: undefined });
   });
 
-  it('fails past maxPending values and unsubscribes, also for synchronous emitters', async () => {
+  it('fails past the pending limit and unsubscribes, also for synchronous emitters', async () => {
     let unsubscribed = false;
+    let emitted = 0;
     const source = pullFrom(
       new Observable<number>((s) => {
-        for (let i = 0; i < 100 && !s.closed; i++) s.next(i);
+        for (let i = 0; i < 100 && !s.closed; i++) {
+          s.next(i);
+          emitted++;
+        }
         return () => (unsubscribed = true);
       }),
-      5,
+      { max: 50, weigh: (value) => (value as number) + 1 },
     );
+    // 1 + 2 + ... + 10 = 55 > 50: the tenth value is one too many.
     await expect(source.next()).rejects.toBeInstanceOf(PendingLimitError);
+    expect(emitted).toBe(10);
     expect(unsubscribed).toBe(true);
   });
 });

@@ -1,39 +1,56 @@
-import { type Observable, Subscription } from 'rxjs';
+import { type Observable, Subject, takeUntil } from 'rxjs';
 
 /** The events of a route, pulled one at a time, whatever the method returned. */
 export interface PullSource {
   next(): Promise<IteratorResult<unknown>>;
   /** Frees the app's resources: unsubscribes, or calls the iterator's `return()`. */
   stop(): void;
+  /**
+   * Calls `callback` when the Observable gets too far ahead: the stream must
+   * not wait for a client that does not read to find out.
+   */
+  onOverflow(callback: () => void): void;
 }
 
-/** An Observable emitted more events than this while the client was not reading. */
+/** An Observable got further ahead of the client than the limit allows. */
 export class PendingLimitError extends Error {}
+
+/** How far an Observable may get ahead of the client it streams to. */
+export interface PendingLimit {
+  /** The most that may wait, in the units of `weigh`. */
+  readonly max: number;
+  /** What one value counts for while it waits. */
+  readonly weigh: (value: unknown) => number;
+}
 
 /**
  * Pulls from what Nest's interceptor chain hands over: the handler's
  * Observable (whose values it emits), or its one value. When that one value
  * is an async iterable, it is iterated instead; pulling from it is the
  * back-pressure, since the generator runs only as fast as the client reads.
- * An Observable cannot be paused, so its values wait here, up to `maxPending`.
+ * An Observable cannot be paused, so its values wait here, up to `limit`.
  */
-export function pullFrom(source$: Observable<unknown>, maxPending: number): PullSource {
-  const pending: unknown[] = [];
+export function pullFrom(source$: Observable<unknown>, limit: PendingLimit): PullSource {
+  const pending: { value: unknown; weight: number }[] = [];
+  let pendingWeight = 0;
   let outcome: { done: true } | { error: unknown } | undefined;
   let waiter: { resolve: (value: unknown) => void; reject: (error: unknown) => void } | undefined;
   let iterator: AsyncIterator<unknown> | undefined;
   let first = true;
   let stopped = false;
-  // A container, so that values emitted synchronously while subscribing can
-  // already unsubscribe.
-  const subscription = new Subscription();
+  let overflowed: (() => void) | undefined;
+  // Ends the subscription also while the source is still emitting
+  // synchronously, before subscribe() has even returned.
+  const stop$ = new Subject<void>();
 
   const settle = () => {
     const wake = waiter;
     if (!wake) return;
     if (pending.length > 0) {
       waiter = undefined;
-      wake.resolve(pending.shift());
+      const { value, weight } = pending.shift()!;
+      pendingWeight -= weight;
+      wake.resolve(value);
     } else if (outcome) {
       waiter = undefined;
       if ('error' in outcome) wake.reject(outcome.error);
@@ -41,28 +58,31 @@ export function pullFrom(source$: Observable<unknown>, maxPending: number): Pull
     }
   };
 
-  subscription.add(
-    source$.subscribe({
-      next: (value) => {
-        if (outcome) return;
-        pending.push(value);
-        if (pending.length > maxPending) {
-          outcome = { error: new PendingLimitError(`more than ${maxPending} events waiting`) };
-          pending.length = 0;
-          subscription.unsubscribe();
-        }
-        settle();
-      },
-      error: (error: unknown) => {
-        outcome ??= { error };
-        settle();
-      },
-      complete: () => {
-        outcome ??= { done: true };
-        settle();
-      },
-    }),
-  );
+  source$.pipe(takeUntil(stop$)).subscribe({
+    next: (value) => {
+      if (outcome) return;
+      const weight = limit.weigh(value);
+      pending.push({ value, weight });
+      pendingWeight += weight;
+      if (pendingWeight > limit.max) {
+        outcome = {
+          error: new PendingLimitError(`more than ${limit.max} waiting for the client`),
+        };
+        pending.length = 0;
+        stop$.next();
+        overflowed?.();
+      }
+      settle();
+    },
+    error: (error: unknown) => {
+      outcome ??= { error };
+      settle();
+    },
+    complete: () => {
+      outcome ??= { done: true };
+      settle();
+    },
+  });
 
   const take = () =>
     new Promise<unknown>((resolve, reject) => {
@@ -84,10 +104,13 @@ export function pullFrom(source$: Observable<unknown>, maxPending: number): Pull
       first = false;
       return { done: false, value };
     },
+    onOverflow(callback) {
+      overflowed = callback;
+    },
     stop() {
       if (stopped) return;
       stopped = true;
-      subscription.unsubscribe();
+      stop$.next();
       outcome ??= { done: true };
       settle();
       // An async generator runs its `finally` blocks once it gets to a
