@@ -8,6 +8,8 @@ export interface ServerProcess {
   readonly baseUrl: string;
   readonly output: () => string;
   stop(): Promise<number | null>;
+  /** Kills it at once (SIGKILL): no shutdown, open requests and streams just cut. */
+  kill(): Promise<void>;
 }
 
 /** Runs the bundled server (`dist/main.js`, built by `npm test`) as `npm start` would. */
@@ -41,6 +43,10 @@ export async function startServerProcess(
     stop: async () => {
       child.kill('SIGTERM');
       return exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

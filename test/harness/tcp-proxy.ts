@@ -4,13 +4,15 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * A TCP proxy on loopback between the app and a real server, to cut the
  * network for real: `refuse` closes the listening port, `blackhole` accepts
  * connections and swallows their bytes, `stall` also stops answering on open
- * connections (a peer that hangs), `forward` restores the path.
+ * connections (a peer that hangs), `forward` restores the path, `freezeOpen`
+ * hangs the open connections for good while new ones work.
  */
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private mode: 'forward' | 'blackhole' = 'forward';
   private stalled = false;
+  private readonly frozen = new WeakSet<Socket>();
 
   private constructor(
     private readonly target: { host: string; port: number },
@@ -56,6 +58,15 @@ export class TcpProxy {
     if (!this.server) await this.listen();
   }
 
+  /**
+   * The connections open now carry no more bytes, ever, and are never closed
+   * (a half-open connection, as after a NAT or firewall forgot it); new ones
+   * are forwarded.
+   */
+  freezeOpen(): void {
+    for (const socket of this.sockets) this.frozen.add(socket);
+  }
+
   async stop(): Promise<void> {
     await this.refuse();
   }
@@ -81,7 +92,7 @@ export class TcpProxy {
     const upstream = this.track(createConnection(this.target));
     const relay = (from: Socket, to: Socket) =>
       from.on('data', (chunk) => {
-        if (!this.stalled) to.write(chunk);
+        if (!this.stalled && !this.frozen.has(from)) to.write(chunk);
       });
     relay(client, upstream);
     relay(upstream, client);

@@ -30,10 +30,11 @@ export function toStoreError(operation: string, error: unknown): Error {
 function isUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     if (typeof current !== 'object') break;
-    const { code, message, cause } = current as {
+    const { code, message, cause, meta } = current as {
       code?: unknown;
       message?: unknown;
       cause?: unknown;
+      meta?: { driverAdapterError?: unknown };
     };
     if (
       typeof code === 'string' &&
@@ -42,7 +43,9 @@ function isUnavailable(error: unknown): boolean {
       return true;
     }
     if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
-    current = cause;
+    // Prisma reports a failed raw query as P2010, with the driver's error
+    // (and its SQLSTATE, e.g. 57P01 when Postgres shuts down) in its meta.
+    current = cause ?? meta?.driverAdapterError;
   }
   return false;
 }

@@ -2,8 +2,10 @@ import {
   BadRequestException,
   Body,
   Controller,
+  Headers,
   HttpCode,
   Post,
+  UnsupportedMediaTypeException,
   UseFilters,
   UseGuards,
   type Type,
@@ -12,8 +14,12 @@ import { plainToInstance } from 'class-transformer';
 import { type ValidationError, validateSync } from 'class-validator';
 import { EventStreamService, type EventRecord } from '../../eventstream';
 import { EventStreamErrorFilter } from './eventstream-error.filter';
+import { nestedDeeperThan } from './json-depth';
 import { PublishBatchDto, PublishEventDto } from './publish-event.dto';
 import { PublishKeyGuard } from './publish-key.guard';
+
+/** Far deeper than any event needs; deeper bodies would exhaust the validators' stack. */
+export const MAX_BODY_DEPTH = 64;
 
 interface PublishResponse {
   readonly ids: string[];
@@ -34,19 +40,36 @@ export function createPublishController(publishKey: string): Type<unknown> {
 
     @Post()
     @HttpCode(201)
-    async publish(@Body() body: unknown): Promise<PublishResponse> {
+    async publish(
+      @Body() body: unknown,
+      @Headers('content-type') contentType: string | undefined,
+    ): Promise<PublishResponse> {
+      // Only JSON bodies are parsed: anything else would arrive empty and be
+      // reported as missing fields.
+      if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
+        throw new UnsupportedMediaTypeException('Content-Type must be application/json');
+      }
       const isBatch = typeof body === 'object' && body !== null && 'events' in body;
-      const records: EventRecord[] = isBatch
-        ? await this.events.sendEvents(validated(PublishBatchDto, body).events)
-        : [await this.events.sendEvent(...eventArgs(validated(PublishEventDto, body)))];
+      let records: EventRecord[];
+      if (isBatch) {
+        const { events } = validated(PublishBatchDto, body);
+        const sent = (body as { events: { data: unknown }[] }).events;
+        records = await this.events.sendEvents(
+          events.map((event, i) => ({
+            channel: event.channel,
+            type: event.type,
+            data: sent[i].data,
+          })),
+        );
+      } else {
+        const event = validated(PublishEventDto, body);
+        const { data } = body as { data: unknown };
+        records = [await this.events.sendEvent(event.channel, event.type, data)];
+      }
       return { ids: records.map((record) => record.id) };
     }
   }
   return PublishController;
-}
-
-function eventArgs(event: PublishEventDto): [string, string, unknown] {
-  return [event.channel, event.type, event.data];
 }
 
 /** Validates a body against a DTO, reporting every problem at once as Nest's ValidationPipe does. */
@@ -54,7 +77,10 @@ function validated<T extends object>(type: new () => T, body: unknown): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadRequestException(['the body must be a JSON object']);
   }
-  const instance = plainToInstance(type, body);
+  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
+    throw new BadRequestException([`the body is nested more than ${MAX_BODY_DEPTH} levels deep`]);
+  }
+  const instance = plainToInstance(type, withoutData(body));
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0) throw new BadRequestException(messages(errors));
   return instance;
@@ -67,4 +93,18 @@ function messages(errors: ValidationError[], prefix = ''): string[] {
     ),
     ...messages(error.children ?? [], `${prefix}${error.property}.`),
   ]);
+}
+
+/**
+ * The body with each event's data as `null`, which keeps only whether it was
+ * given. Data is the sender's JSON and is sent on untouched, never through
+ * class-transformer, whose copy turns a `__proto__` key into a prototype.
+ */
+function withoutData(body: object): object {
+  const strip = (event: unknown) =>
+    typeof event === 'object' && event !== null && !Array.isArray(event) && 'data' in event
+      ? { ...event, data: null }
+      : event;
+  const { events } = body as { events?: unknown };
+  return Array.isArray(events) ? { ...body, events: events.map(strip) } : (strip(body) as object);
 }

@@ -25,6 +25,7 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
   private connecting?: Promise<void>;
   private retryMs = RETRY_MIN_MS;
   private retryTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(
@@ -64,6 +65,7 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
     await this.connecting;
     await this.disconnect();
   }
@@ -87,6 +89,7 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
     if (this.closed) return this.release(connection);
     this.connection = connection;
     this.retryMs = RETRY_MIN_MS;
+    this.checkEvery(connection);
     // Whatever happened while we were not listening is only in the table.
     for (const listener of this.listeners) listener.onResync();
   }
@@ -124,9 +127,47 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
     }
   };
 
+  /**
+   * A connection that only listens sends nothing, so one that hangs for good
+   * (a NAT or firewall that forgot it, a failover without a reset) would
+   * never be noticed and this instance would stop hearing commits. It is
+   * asked a query at every keep-alive interval, and replaced when it does
+   * not answer within the query timeout.
+   */
+  private checkEvery(connection: Client | PoolClient): void {
+    const { connection: settings, stream } = this.config;
+    const timeoutMs = settings.kind === 'url' ? settings.queryTimeoutMs : stream.keepAliveMs;
+    let checking = false;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      if (checking || this.connection !== connection) return;
+      checking = true;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer to a health check in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      Promise.race([connection.query('SELECT 1'), timeout])
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            if (this.connection === connection) this.onConnectionLost(error);
+          },
+        )
+        .finally(() => {
+          clearTimeout(timer);
+          checking = false;
+        });
+    }, stream.keepAliveMs);
+    this.heartbeatTimer.unref();
+  }
+
   private readonly onConnectionLost = (error?: unknown) => {
     const connection = this.connection;
     if (!connection) return;
+    clearInterval(this.heartbeatTimer);
     this.connection = undefined;
     void this.release(connection, error ?? new Error('connection ended'));
     if (!this.closed) this.scheduleRetry(error ?? new Error('connection ended'));
