@@ -1,0 +1,13 @@
+#!/bin/sh
+# `npm run bench`: builds the benchmark (bench/ with the library's sources)
+# into dist/bench, then runs it. Arguments go on to it (`-- --quick`).
+set -e
+cd "$(dirname "$0")/.."
+npm run --silent generate
+npx tsc -p bench/tsconfig.json
+# The migrator finds prisma/migrations relative to its own compiled file.
+rm -rf dist/bench/prisma && mkdir -p dist/bench/prisma && cp -r prisma/migrations dist/bench/prisma/
+# 10,000 clients are 10,000 sockets in the benchmark and as many in the server.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 12000 ] || echo "Open-files limit is $(ulimit -n): the 10,000-client runs need about 11,000" >&2
+exec node --expose-gc --enable-source-maps dist/bench/bench/main.js "$@"
