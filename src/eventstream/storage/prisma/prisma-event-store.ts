@@ -11,8 +11,8 @@ import type {
 import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
-import { type SqlRunner, transactionRunner } from '../transaction';
-import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
+import { transactionRunner } from '../transaction';
+import { AppendStatement, type BumpedChannel } from './append-statement';
 
 const TRIM_BATCH = 5_000;
 
@@ -34,13 +34,6 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
   };
 }
 
-interface BumpedChannel {
-  name: string;
-  /** bigint through Prisma, a string through `pg`. */
-  last_seq: bigint | string;
-  created_at: Date;
-}
-
 /**
  * The default {@link EventStore}: Postgres through Prisma.
  *
@@ -55,8 +48,7 @@ interface BumpedChannel {
  * delivers only if the statement commits.
  */
 export class PrismaEventStore implements EventStore {
-  private readonly appendSql: string;
-  private readonly notifyChannel: string;
+  private readonly appendStatement: AppendStatement;
   private readonly readSql: string;
   private readonly readLatestSql: string;
   private readonly trimByCountSql: string;
@@ -64,35 +56,9 @@ export class PrismaEventStore implements EventStore {
 
   constructor(private readonly database: EventDatabase) {
     const schema = quoteIdentifier(database.schema);
-    this.notifyChannel = notifyChannel(database.schema);
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
-    this.appendSql = `
-      WITH input AS (
-        SELECT channel, type, data, ord
-        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
-      ), counts AS (
-        SELECT channel, count(*) AS n FROM input GROUP BY channel
-      ), bumped AS (
-        INSERT INTO ${channels} AS c (name, last_seq)
-        SELECT channel, n FROM counts ORDER BY channel
-        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
-        RETURNING c.name, c.last_seq
-      ), inserted AS (
-        INSERT INTO ${events} (channel, seq, type, data)
-        SELECT i.channel,
-               b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
-               i.type, i.data::json
-        FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
-        RETURNING created_at
-      ), marked AS (
-        SELECT pg_notify($4, '${COMMIT_PREFIX}' || $5::text) FROM (SELECT 1) one
-        WHERE $5::text IS NOT NULL
-      )
-      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
-             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified,
-             (SELECT count(*) FROM marked) AS marked
-      FROM bumped b`;
+    this.appendStatement = new AppendStatement(database.schema);
     this.readSql = `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
       FROM (SELECT $1::text AS name) wanted
@@ -146,35 +112,21 @@ export class PrismaEventStore implements EventStore {
 
   async append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendedEvent[]> {
     if (events.length === 0) return [];
-    const run: SqlRunner = options.transaction
-      ? transactionRunner(options.transaction)
-      : (sql, values) => this.database.prisma.$queryRawUnsafe(sql, ...values);
-    let rows: BumpedChannel[];
+    const statement = this.appendStatement;
     try {
-      rows = await run<BumpedChannel>(this.appendSql, [
-        events.map((e) => e.channel),
-        events.map((e) => e.type),
-        events.map((e) => e.json),
-        this.notifyChannel,
-        options.commitMarker ?? null,
-      ]);
+      if (!options.transaction) {
+        return await statement.run(this.database.pool, events, options.commitMarker);
+      }
+      // In the app's transaction, through its own client: not prepared,
+      // since that client may be Prisma's.
+      const rows = await transactionRunner(options.transaction)<BumpedChannel>(
+        statement.text,
+        statement.values(events, options.commitMarker),
+      );
+      return statement.toAppended(events, rows);
     } catch (error) {
       throw toStoreError('append events', error);
     }
-    // Each channel's new events hold the seqs just below its new last_seq, in
-    // the order they were given.
-    const next = new Map<string, number>();
-    const counts = new Map<string, number>();
-    for (const { channel } of events) counts.set(channel, (counts.get(channel) ?? 0) + 1);
-    for (const row of rows) {
-      next.set(row.name, Number(row.last_seq) - (counts.get(row.name) ?? 0) + 1);
-    }
-    const createdAt = rows[0].created_at;
-    return events.map(({ channel }) => {
-      const seq = next.get(channel) as number;
-      next.set(channel, seq + 1);
-      return { channel, seq, createdAt };
-    });
   }
 
   async read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult> {
