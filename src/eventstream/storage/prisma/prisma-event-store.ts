@@ -13,6 +13,7 @@ import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
 import { transactionRunner } from '../transaction';
 import { AppendStatement, type BumpedChannel } from './append-statement';
+import { GroupCommit } from './group-commit';
 
 const TRIM_BATCH = 5_000;
 
@@ -37,18 +38,13 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
 /**
  * The default {@link EventStore}: Postgres through Prisma.
  *
- * Appends are one statement, so one round trip and one implicit transaction:
- * it bumps each channel's counter row (`INSERT … ON CONFLICT DO UPDATE`, which
- * holds the row's lock until commit) and inserts the events under the seqs it
- * drew. A second writer on the channel waits for that lock, so it can only
- * draw a higher seq after the first has committed: commit order is seq order,
- * with no gaps, across any number of pools and processes. Counter rows are
- * taken in channel-name order, so multi-channel batches cannot deadlock.
- * The same statement NOTIFYs each channel's new head, which Postgres
- * delivers only if the statement commits.
+ * Appends are one statement ({@link AppendStatement}), so one round trip and
+ * one implicit transaction; concurrent appends share one
+ * ({@link GroupCommit}).
  */
 export class PrismaEventStore implements EventStore {
   private readonly appendStatement: AppendStatement;
+  private readonly groupCommit: GroupCommit;
   private readonly readSql: string;
   private readonly readLatestSql: string;
   private readonly trimByCountSql: string;
@@ -58,7 +54,9 @@ export class PrismaEventStore implements EventStore {
     const schema = quoteIdentifier(database.schema);
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
-    this.appendStatement = new AppendStatement(database.schema);
+    const appendStatement = new AppendStatement(database.schema);
+    this.appendStatement = appendStatement;
+    this.groupCommit = new GroupCommit((events) => appendStatement.run(database.pool, events));
     this.readSql = `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
       FROM (SELECT $1::text AS name) wanted
@@ -115,7 +113,10 @@ export class PrismaEventStore implements EventStore {
     const statement = this.appendStatement;
     try {
       if (!options.transaction) {
-        return await statement.run(this.database.pool, events, options.commitMarker);
+        // A marker is for one caller's commit only: such an append goes alone.
+        return options.commitMarker === undefined
+          ? await this.groupCommit.append(events)
+          : await statement.run(this.database.pool, events, options.commitMarker);
       }
       // In the app's transaction, through its own client: not prepared,
       // since that client may be Prisma's.
