@@ -4,6 +4,14 @@ import type { AppendedEvent, NewEvent } from '../event-store.interface';
 import { quoteIdentifier } from '../sql-identifiers';
 import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
 
+/**
+ * Prepared statements are per connection and by name: the name follows the
+ * text, so stores of different schemas can share a pool.
+ */
+export function preparedName(prefix: string, text: string): string {
+  return `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
 /** A pool, or one connection (for example inside a transaction of the app's). */
 export type Queryable = Pick<Pool, 'query'> | Pick<ClientBase, 'query'>;
 
@@ -63,9 +71,7 @@ export class AppendStatement {
              pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified,
              (SELECT count(*) FROM marked) AS marked
       FROM bumped b`;
-    // Prepared statements are per connection and by name: the name follows
-    // the text, so stores of different schemas can share a pool.
-    this.name = `eventstream_append_${createHash('sha256').update(this.text).digest('hex').slice(0, 16)}`;
+    this.name = preparedName('eventstream_append', this.text);
   }
 
   /** Its parameters for `events`, and a marker to announce on commit. */

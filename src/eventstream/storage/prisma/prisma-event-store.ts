@@ -12,14 +12,15 @@ import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
 import { transactionRunner } from '../transaction';
-import { AppendStatement, type BumpedChannel } from './append-statement';
+import { AppendStatement, type BumpedChannel, preparedName } from './append-statement';
 import { GroupCommit } from './group-commit';
 
 const TRIM_BATCH = 5_000;
 
 interface ReadRow {
-  head: bigint | null;
-  seq: bigint | null;
+  /** int8 columns: strings through `pg`, bigints through Prisma. */
+  head: string | bigint | null;
+  seq: string | bigint | null;
   type: string | null;
   data: string | null;
   created_at: Date | null;
@@ -46,6 +47,7 @@ export class PrismaEventStore implements EventStore {
   private readonly appendStatement: AppendStatement;
   private readonly groupCommit: GroupCommit;
   private readonly readSql: string;
+  private readonly readName: string;
   private readonly readLatestSql: string;
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
@@ -67,6 +69,7 @@ export class PrismaEventStore implements EventStore {
         ORDER BY seq LIMIT $3::int
       ) e ON true
       ORDER BY e.seq`;
+    this.readName = preparedName('eventstream_read', this.readSql);
     this.readLatestSql = `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
       FROM (SELECT $1::text AS name) wanted
@@ -135,12 +138,13 @@ export class PrismaEventStore implements EventStore {
     try {
       // One statement, so one snapshot: the head and the events agree, and
       // a stream catching up (or a proxy's next-link call) costs one query.
-      rows = await this.database.prisma.$queryRawUnsafe<ReadRow[]>(
-        this.readSql,
-        channel,
-        afterSeq ?? 0,
-        limit,
-      );
+      // Through `pg` as a prepared statement, like appends: a stream
+      // catching up runs this once per page.
+      ({ rows } = await this.database.pool.query<ReadRow>({
+        name: this.readName,
+        text: this.readSql,
+        values: [channel, afterSeq ?? 0, limit],
+      }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }
