@@ -1,8 +1,9 @@
 /** How much the benchmark does: the full run, or a quick one (`-- --quick`) to try changes. */
 export interface Scale {
   readonly name: 'full' | 'quick';
-  /** Length of each write-throughput measurement. */
+  /** Length of each write-throughput measurement, split into rounds. */
   readonly writeMs: number;
+  readonly writeRounds: number;
   /** Delivery runs: connected clients and events per second on their one channel. */
   readonly delivery: readonly { readonly clients: number; readonly perSecond: number }[];
   /** How long each delivery run publishes. */
@@ -17,7 +18,8 @@ export interface Scale {
 
 export const FULL: Scale = {
   name: 'full',
-  writeMs: 2_000,
+  writeMs: 3_000,
+  writeRounds: 5,
   delivery: [
     { clients: 100, perSecond: 20 },
     { clients: 1_000, perSecond: 20 },
@@ -32,6 +34,7 @@ export const FULL: Scale = {
 export const QUICK: Scale = {
   name: 'quick',
   writeMs: 500,
+  writeRounds: 1,
   delivery: [
     { clients: 100, perSecond: 20 },
     { clients: 1_000, perSecond: 20 },
