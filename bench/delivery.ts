@@ -68,11 +68,13 @@ async function connectClients(
   let failed: string | undefined;
   const waiting: (() => void)[] = [];
   const open = (index: number, attempt: number) => {
+    let isOpen = false;
     connected.clients[index] = new SseClient({
       port,
       path,
       onEvent: (event) => {
         if (event.type === 'stream-open') {
+          isOpen = true;
           opened++;
           waiting.shift()?.();
           return;
@@ -90,8 +92,9 @@ async function connectClients(
         // out dead (the previous run's server had the same port), and 500
         // "Accept service unavailable" when its handler falls behind with
         // new streams: a client tries again, as an EventSource would, and
-        // the retry is counted.
-        if ((client.status === 502 || client.status === 500) && attempt < 5) {
+        // the retry is counted. So is a stream closed before it opened.
+        const refused = client.status === 502 || client.status === 500;
+        if ((refused || (client.status === 200 && !isOpen)) && attempt < 5) {
           connected.retries++;
           setTimeout(() => open(index, attempt + 1), 200 * (attempt + 1));
           return;
