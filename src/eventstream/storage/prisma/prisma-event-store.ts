@@ -37,7 +37,10 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
 }
 
 /**
- * The default {@link EventStore}: Postgres through Prisma.
+ * The default {@link EventStore}: Postgres, on the pool the Prisma client
+ * runs on. Appends and reads run as prepared statements through `pg` itself
+ * (appends in an app's transaction through its client); the rest goes
+ * through Prisma.
  *
  * Appends are one statement ({@link AppendStatement}), so one round trip and
  * one implicit transaction; concurrent appends share one
