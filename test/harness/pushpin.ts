@@ -24,6 +24,8 @@ export interface PushpinOptions {
   readonly pathPrefix?: string;
   /** How long Pushpin holds items after a prev-id gap before it recovers; stock: 5000. */
   readonly messageWaitMs?: number;
+  /** Settings of the stock config to change, by name, e.g. `{ message_rate: 100000 }`. */
+  readonly settings?: Readonly<Record<string, string | number>>;
 }
 
 export interface RunningPushpin {
@@ -89,7 +91,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       ].join('\n'),
     );
   const configPath = join(dir, 'pushpin.conf');
-  await writeFile(configPath, config);
+  await writeFile(configPath, withSettings(config, options.settings ?? {}));
   // The settings docker-compose.yml gives Pushpin too: its sig key and routes.
   const routesPath = join(dir, 'routes');
   const backend = `127.0.0.1:${options.backendPort}`;
@@ -136,6 +138,15 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       return texts.join('\n');
     },
   };
+}
+
+function withSettings(config: string, settings: Readonly<Record<string, string | number>>) {
+  for (const [name, value] of Object.entries(settings)) {
+    const line = new RegExp(`^${name}=.*$`, 'm');
+    if (!line.test(config)) throw new Error(`Pushpin's config has no setting ${name}`);
+    config = config.replace(line, `${name}=${value}`);
+  }
+  return config;
 }
 
 /**

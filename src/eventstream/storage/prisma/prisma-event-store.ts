@@ -11,14 +11,16 @@ import type {
 import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
-import { type SqlRunner, transactionRunner } from '../transaction';
-import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
+import { transactionRunner } from '../transaction';
+import { AppendStatement, type BumpedChannel, preparedName } from './append-statement';
+import { GroupCommit } from './group-commit';
 
 const TRIM_BATCH = 5_000;
 
 interface ReadRow {
-  head: bigint | null;
-  seq: bigint | null;
+  /** int8 columns: strings through `pg`, bigints through Prisma. */
+  head: string | bigint | null;
+  seq: string | bigint | null;
   type: string | null;
   data: string | null;
   created_at: Date | null;
@@ -34,65 +36,32 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
   };
 }
 
-interface BumpedChannel {
-  name: string;
-  /** bigint through Prisma, a string through `pg`. */
-  last_seq: bigint | string;
-  created_at: Date;
-}
-
 /**
- * The default {@link EventStore}: Postgres through Prisma.
+ * The default {@link EventStore}: Postgres, on the pool the Prisma client
+ * runs on. Appends and reads run as prepared statements through `pg` itself
+ * (appends in an app's transaction through its client); the rest goes
+ * through Prisma.
  *
- * Appends are one statement, so one round trip and one implicit transaction:
- * it bumps each channel's counter row (`INSERT … ON CONFLICT DO UPDATE`, which
- * holds the row's lock until commit) and inserts the events under the seqs it
- * drew. A second writer on the channel waits for that lock, so it can only
- * draw a higher seq after the first has committed: commit order is seq order,
- * with no gaps, across any number of pools and processes. Counter rows are
- * taken in channel-name order, so multi-channel batches cannot deadlock.
- * The same statement NOTIFYs each channel's new head, which Postgres
- * delivers only if the statement commits.
+ * Appends are one statement ({@link AppendStatement}), so one round trip and
+ * one implicit transaction; concurrent appends share one
+ * ({@link GroupCommit}).
  */
 export class PrismaEventStore implements EventStore {
-  private readonly appendSql: string;
-  private readonly notifyChannel: string;
+  private readonly appendStatement: AppendStatement;
+  private readonly groupCommit: GroupCommit;
   private readonly readSql: string;
+  private readonly readName: string;
   private readonly readLatestSql: string;
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
 
   constructor(private readonly database: EventDatabase) {
     const schema = quoteIdentifier(database.schema);
-    this.notifyChannel = notifyChannel(database.schema);
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
-    this.appendSql = `
-      WITH input AS (
-        SELECT channel, type, data, ord
-        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
-      ), counts AS (
-        SELECT channel, count(*) AS n FROM input GROUP BY channel
-      ), bumped AS (
-        INSERT INTO ${channels} AS c (name, last_seq)
-        SELECT channel, n FROM counts ORDER BY channel
-        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
-        RETURNING c.name, c.last_seq
-      ), inserted AS (
-        INSERT INTO ${events} (channel, seq, type, data)
-        SELECT i.channel,
-               b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
-               i.type, i.data::json
-        FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
-        RETURNING created_at
-      ), marked AS (
-        SELECT pg_notify($4, '${COMMIT_PREFIX}' || $5::text) FROM (SELECT 1) one
-        WHERE $5::text IS NOT NULL
-      )
-      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
-             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified,
-             (SELECT count(*) FROM marked) AS marked
-      FROM bumped b`;
+    const appendStatement = new AppendStatement(database.schema);
+    this.appendStatement = appendStatement;
+    this.groupCommit = new GroupCommit((events) => appendStatement.run(database.pool, events));
     this.readSql = `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
       FROM (SELECT $1::text AS name) wanted
@@ -103,6 +72,7 @@ export class PrismaEventStore implements EventStore {
         ORDER BY seq LIMIT $3::int
       ) e ON true
       ORDER BY e.seq`;
+    this.readName = preparedName('eventstream_read', this.readSql);
     this.readLatestSql = `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
       FROM (SELECT $1::text AS name) wanted
@@ -146,35 +116,24 @@ export class PrismaEventStore implements EventStore {
 
   async append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendedEvent[]> {
     if (events.length === 0) return [];
-    const run: SqlRunner = options.transaction
-      ? transactionRunner(options.transaction)
-      : (sql, values) => this.database.prisma.$queryRawUnsafe(sql, ...values);
-    let rows: BumpedChannel[];
+    const statement = this.appendStatement;
     try {
-      rows = await run<BumpedChannel>(this.appendSql, [
-        events.map((e) => e.channel),
-        events.map((e) => e.type),
-        events.map((e) => e.json),
-        this.notifyChannel,
-        options.commitMarker ?? null,
-      ]);
+      if (!options.transaction) {
+        // A marker is for one caller's commit only: such an append goes alone.
+        return options.commitMarker === undefined
+          ? await this.groupCommit.append(events)
+          : await statement.run(this.database.pool, events, options.commitMarker);
+      }
+      // In the app's transaction, through its own client: not prepared,
+      // since that client may be Prisma's.
+      const rows = await transactionRunner(options.transaction)<BumpedChannel>(
+        statement.text,
+        statement.values(events, options.commitMarker),
+      );
+      return statement.toAppended(events, rows);
     } catch (error) {
       throw toStoreError('append events', error);
     }
-    // Each channel's new events hold the seqs just below its new last_seq, in
-    // the order they were given.
-    const next = new Map<string, number>();
-    const counts = new Map<string, number>();
-    for (const { channel } of events) counts.set(channel, (counts.get(channel) ?? 0) + 1);
-    for (const row of rows) {
-      next.set(row.name, Number(row.last_seq) - (counts.get(row.name) ?? 0) + 1);
-    }
-    const createdAt = rows[0].created_at;
-    return events.map(({ channel }) => {
-      const seq = next.get(channel) as number;
-      next.set(channel, seq + 1);
-      return { channel, seq, createdAt };
-    });
   }
 
   async read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult> {
@@ -182,12 +141,13 @@ export class PrismaEventStore implements EventStore {
     try {
       // One statement, so one snapshot: the head and the events agree, and
       // a stream catching up (or a proxy's next-link call) costs one query.
-      rows = await this.database.prisma.$queryRawUnsafe<ReadRow[]>(
-        this.readSql,
-        channel,
-        afterSeq ?? 0,
-        limit,
-      );
+      // Through `pg` as a prepared statement, like appends: a stream
+      // catching up runs this once per page.
+      ({ rows } = await this.database.pool.query<ReadRow>({
+        name: this.readName,
+        text: this.readSql,
+        values: [channel, afterSeq ?? 0, limit],
+      }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }

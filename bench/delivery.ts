@@ -1,0 +1,292 @@
+import type { RunningPushpin } from '../test/harness/pushpin';
+import { load, percentile, round, sleep, until } from './measure';
+import type { Scale } from './scale';
+import { ServerProcess } from './server-control';
+import { SseClient, type SseEvent } from './sse-load';
+
+export type DeliveryMode = 'pushpin' | 'bare-pushpin' | 'direct';
+
+export interface DeliveryFigure {
+  readonly mode: DeliveryMode;
+  readonly clients: number;
+  /** Events published per second on the clients' one channel. */
+  readonly perSecond: number;
+  readonly events: number;
+  /** Publish (just before `sendEvent`, or the bare POST) to the client parsing the frame. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Deliveries per second, from the first publish to the last delivery. */
+  readonly deliveredPerSecond: number;
+  /** Deliveries expected but not received, and received out of order. */
+  readonly lost: number;
+  readonly outOfOrder: number;
+  /** Clients that had to connect again after Pushpin answered 502. */
+  readonly connectRetries: number;
+  readonly load: number;
+}
+
+export interface MemoryFigure {
+  readonly streams: number;
+  /** Server RSS growth per idle stream: the library in direct mode. */
+  readonly bytesPerStream: number;
+  readonly heapBytesPerStream: number;
+  /** The same with a bare `node:http` server holding SSE responses. */
+  readonly baselineBytesPerStream: number;
+  readonly ratio: number;
+  readonly load: number;
+}
+
+const PADDING = 'x'.repeat(64);
+const CONNECTING_AT_ONCE = 50;
+
+interface Connected {
+  readonly clients: SseClient[];
+  /** Per client: the last seq received. */
+  readonly lastSeq: Int32Array;
+  outOfOrder: number;
+  /** Connections tried again after a 502. */
+  retries: number;
+}
+
+const seqOf = (event: SseEvent) => Number(event.id.slice(event.id.lastIndexOf(':') + 1));
+
+/** Connects `count` clients, a bounded number at a time, and waits for each one's `stream-open`. */
+async function connectClients(
+  count: number,
+  port: number,
+  path: string,
+  onTick: (client: number, event: SseEvent) => void,
+): Promise<Connected> {
+  const connected: Connected = {
+    clients: [],
+    lastSeq: new Int32Array(count),
+    outOfOrder: 0,
+    retries: 0,
+  };
+  let opened = 0;
+  let failed: string | undefined;
+  const waiting: (() => void)[] = [];
+  const open = (index: number, attempt: number) => {
+    let isOpen = false;
+    connected.clients[index] = new SseClient({
+      port,
+      path,
+      onEvent: (event) => {
+        if (event.type === 'stream-open') {
+          isOpen = true;
+          opened++;
+          waiting.shift()?.();
+          return;
+        }
+        if (event.type !== 'tick') return;
+        const seq = seqOf(event);
+        if (seq !== connected.lastSeq[index] + 1 && connected.lastSeq[index] !== 0) {
+          connected.outOfOrder++;
+        }
+        connected.lastSeq[index] = seq;
+        onTick(index, event);
+      },
+      onClose: (client, error) => {
+        // Pushpin answers 502 when a pooled connection to the origin turns
+        // out dead (the previous run's server had the same port), and 500
+        // "Accept service unavailable" when its handler falls behind with
+        // new streams: a client tries again, as an EventSource would, and
+        // the retry is counted. So is a stream closed before it opened.
+        const refused = client.status === 502 || client.status === 500;
+        if ((refused || (client.status === 200 && !isOpen)) && attempt < 5) {
+          connected.retries++;
+          setTimeout(() => open(index, attempt + 1), 200 * (attempt + 1));
+          return;
+        }
+        failed ??=
+          client.status === 200
+            ? `client ${index} closed: ${error?.message ?? 'by the server'}`
+            : `client ${index} got status ${client.status}: ${client.errorBody}`;
+        waiting.splice(0).forEach((wake) => wake());
+      },
+    });
+  };
+  for (let index = 0; index < count; index++) {
+    while (index - opened >= CONNECTING_AT_ONCE && !failed) {
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    if (failed) break;
+    open(index, 0);
+  }
+  await until(() => opened >= count || failed !== undefined, 120_000, `${count} clients to open`);
+  if (failed) throw new Error(failed);
+  return connected;
+}
+
+/** Waits until the server has taken no request for `quietMs` (Pushpin's recovery calls). */
+async function settle(server: ServerProcess, quietMs = 1_000): Promise<void> {
+  let last = (await server.stats()).requests;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < quietMs) {
+    await sleep(200);
+    const now = (await server.stats()).requests;
+    if (now !== last) quietSince = Date.now();
+    last = now;
+  }
+}
+
+export interface DeliveryContext {
+  readonly databaseUrl: string;
+  readonly pushpin: RunningPushpin;
+  /** The port Pushpin routes to. */
+  readonly backendPort: number;
+  readonly scale: Scale;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * One delivery run: a fresh server, `clients` SSE clients on one channel,
+ * `perSecond` timed events for the run's length, every delivery timed.
+ */
+async function deliveryRun(
+  context: DeliveryContext,
+  mode: DeliveryMode,
+  clients: number,
+  perSecond: number,
+  memory: { bytesPerStream?: number; heapBytesPerStream?: number },
+): Promise<DeliveryFigure> {
+  const { pushpin } = context;
+  const channel = `${mode}-${clients}-${Date.now()}`;
+  const started = await ServerProcess.start(
+    {
+      databaseUrl: context.databaseUrl,
+      app: mode !== 'bare-pushpin',
+      appPort: mode === 'direct' ? undefined : context.backendPort,
+      gripUrl: mode === 'pushpin' ? pushpin.gripUrl : undefined,
+    },
+    `delivery-${mode}-${clients}`,
+  );
+  const { server } = started;
+  const port = mode === 'direct' ? started.appPort! : Number(new URL(pushpin.url).port);
+  const path =
+    mode === 'bare-pushpin'
+      ? `/grip-hold?channel=${channel}`
+      : `/events?channel=${encodeURIComponent(channel)}`;
+  const count = Math.max(1, Math.round(perSecond * context.scale.deliverySeconds));
+  const latencies = new Float64Array(clients * count);
+  let samples = 0;
+  let lastReceived = 0;
+  let connected: Connected | undefined;
+  try {
+    const before = await server.memory();
+    connected = await connectClients(clients, port, path, (_client, event) => {
+      const now = process.hrtime.bigint();
+      lastReceived = performance.now();
+      const sent = /"t":"(\d+)"/.exec(event.data)?.[1];
+      if (sent && seqOf(event) > 1) latencies[samples++] = Number(now - BigInt(sent)) / 1e6;
+    });
+    await settle(server);
+    if (mode === 'direct') {
+      const after = await server.memory();
+      memory.bytesPerStream = (after.rss - before.rss) / clients;
+      memory.heapBytesPerStream = (after.heapUsed - before.heapUsed) / clients;
+    }
+    // A first event, untimed, shows every client is live before the clock starts.
+    const publish = (n: number) =>
+      mode === 'bare-pushpin'
+        ? server.call({
+            cmd: 'publish-bare',
+            publishUrl: pushpin.publishUrl,
+            channel,
+            count: n,
+            perSecond,
+            padding: PADDING,
+          })
+        : server.call({ cmd: 'send', channel, count: n, perSecond, padding: PADDING });
+    let timedFrom: number;
+    const all = connected;
+    if (mode === 'bare-pushpin') {
+      // Bare publishes number their own ids from 1: one call, the first untimed.
+      timedFrom = performance.now();
+      await publish(count + 1);
+    } else {
+      await publish(1);
+      await until(() => all.lastSeq.every((seq) => seq >= 1), 30_000, 'the first event');
+      timedFrom = performance.now();
+      await publish(count);
+    }
+    // Whatever has not arrived by then counts as lost.
+    await until(() => all.lastSeq.every((seq) => seq >= count + 1), 15_000, 'every event').catch(
+      () => undefined,
+    );
+    const sorted = latencies.subarray(0, samples).sort();
+    const received = samples;
+    const span = (lastReceived - timedFrom) / 1000;
+    return {
+      mode,
+      clients,
+      perSecond,
+      events: count,
+      p50Ms: round(percentile(sorted, 50)),
+      p99Ms: round(percentile(sorted, 99)),
+      maxMs: round(sorted[sorted.length - 1] ?? NaN),
+      deliveredPerSecond: Math.round(received / span),
+      lost: clients * count - received,
+      outOfOrder: connected.outOfOrder,
+      connectRetries: connected.retries,
+      load: load(),
+    };
+  } finally {
+    connected?.clients.forEach((client) => client.close());
+    await server.stop();
+  }
+}
+
+/** Clients held by a bare `node:http` server: the floor of memory per stream. */
+async function baselineMemory(context: DeliveryContext, streams: number): Promise<number> {
+  const { server, rawPort } = await ServerProcess.start({
+    databaseUrl: context.databaseUrl,
+    app: false,
+  });
+  let connected: Connected | undefined;
+  try {
+    const before = await server.memory();
+    connected = await connectClients(streams, rawPort, '/hold', () => undefined);
+    const after = await server.memory();
+    return (after.rss - before.rss) / streams;
+  } finally {
+    connected?.clients.forEach((client) => client.close());
+    await server.stop();
+  }
+}
+
+/**
+ * End-to-end delivery through Pushpin, through bare Pushpin (the proxy's own
+ * floor: a plain GRIP hold and plain publishes, no database), and in direct
+ * mode; memory per idle direct-mode stream against a bare `node:http` holder.
+ */
+export async function benchDelivery(
+  context: DeliveryContext,
+): Promise<{ delivery: DeliveryFigure[]; memory: MemoryFigure[] }> {
+  const delivery: DeliveryFigure[] = [];
+  const memory: MemoryFigure[] = [];
+  for (const { clients, perSecond } of context.scale.delivery) {
+    for (const mode of ['bare-pushpin', 'pushpin', 'direct'] as const) {
+      const measured: { bytesPerStream?: number; heapBytesPerStream?: number } = {};
+      const figure = await deliveryRun(context, mode, clients, perSecond, measured);
+      context.log(
+        `delivery ${mode} ${clients} clients x ${perSecond}/s: p50 ${figure.p50Ms} ms, ` +
+          `p99 ${figure.p99Ms} ms, lost ${figure.lost}, load ${figure.load}`,
+      );
+      delivery.push(figure);
+      if (mode === 'direct' && context.scale.memoryStreams.includes(clients)) {
+        const baseline = await baselineMemory(context, clients);
+        memory.push({
+          streams: clients,
+          bytesPerStream: Math.round(measured.bytesPerStream!),
+          heapBytesPerStream: Math.round(measured.heapBytesPerStream!),
+          baselineBytesPerStream: Math.round(baseline),
+          ratio: round(measured.bytesPerStream! / baseline),
+          load: load(),
+        });
+      }
+    }
+  }
+  return { delivery, memory };
+}

@@ -1,0 +1,196 @@
+import type { DeliveryFigure, MemoryFigure } from './delivery';
+import type { Results } from './main';
+import type { ReplayFigure } from './replay';
+import type { WriteFigure } from './write-throughput';
+
+export interface Target {
+  readonly target: string;
+  readonly figure: string;
+  /** `null`: not measured in this run. */
+  readonly met: boolean | null;
+}
+
+interface Figures {
+  readonly writes: readonly WriteFigure[];
+  readonly delivery: readonly DeliveryFigure[];
+  readonly memory: readonly MemoryFigure[];
+  readonly replay: readonly ReplayFigure[];
+}
+
+/** The issue's targets, judged from this run's figures. */
+export function targets({ writes, delivery, memory, replay }: Figures): Target[] {
+  const list: Target[] = [];
+  const write = (callers: number, minimum: number) => {
+    const f = writes.find(
+      (w) => w.call === 'sendEvent' && w.callers === callers && w.channels === 1,
+    );
+    list.push({
+      target: `sendEvent, ${callers} caller(s) on one channel: >= ${minimum}x raw pg`,
+      figure: f ? `${f.ratio}x (${f.eventsPerSecond}/s vs ${f.baselinePerSecond}/s)` : '-',
+      met: f ? f.ratio >= minimum : null,
+    });
+  };
+  write(64, 3);
+  write(1, 0.8);
+  for (const [clients, perSecond] of [
+    [1_000, 20],
+    [10_000, 1],
+  ]) {
+    const find = (mode: string) =>
+      delivery.find((d) => d.mode === mode && d.clients === clients && d.perSecond === perSecond);
+    const ours = find('pushpin');
+    const bare = find('bare-pushpin');
+    const ratio = ours && bare ? ours.p99Ms / bare.p99Ms : NaN;
+    list.push({
+      target: `Pushpin, ${clients} clients x ${perSecond}/s: p99 <= 1.25x bare Pushpin, no loss`,
+      figure:
+        ours && bare
+          ? `${ratio.toFixed(2)}x (${ours.p99Ms} vs ${bare.p99Ms} ms), lost ${ours.lost}`
+          : '-',
+      met: ours && bare ? ratio <= 1.25 && ours.lost === 0 && ours.outOfOrder === 0 : null,
+    });
+  }
+  const small = replay.find((r) => r.behind === 1_000);
+  list.push({
+    target: 'Replay of 1,000 events: <= 2x raw pg',
+    figure: small
+      ? `${small.ratio}x (${small.lastEventMs} vs ${small.baselineLastEventMs} ms)`
+      : '-',
+    met: small ? small.ratio <= 2 : null,
+  });
+  const large = replay.find((r) => r.behind === 100_000);
+  list.push({
+    target: 'Replay of 100,000 events: flat memory (peak RSS growth < 1/4 of the bytes streamed)',
+    figure: large ? `${large.peakRssGrowthMiB} MiB for ${large.streamedMiB} MiB streamed` : '-',
+    met: large ? large.peakRssGrowthMiB < large.streamedMiB / 4 : null,
+  });
+  for (const m of memory) {
+    list.push({
+      target: `Direct mode, ${m.streams} idle streams: < 20 KiB per stream`,
+      figure: `${(m.bytesPerStream / 1024).toFixed(1)} KiB (bare node:http ${(m.baselineBytesPerStream / 1024).toFixed(1)} KiB)`,
+      met: m.bytesPerStream < 20 * 1024,
+    });
+  }
+  return list;
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** The run as Markdown: what the README quotes. */
+export function report(results: Results): string {
+  const m = results.machine;
+  const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+  return [
+    `Run ${results.date} (${results.scale}, ${results.seconds} s), load average at start ${results.loadAtStart}`,
+    `Machine: ${m.cores} x ${m.cpu}, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}, ` +
+      `PostgreSQL ${m.postgres} (embedded), ${m.pushpin} (message_rate=${results.pushpinSettings.message_rate})`,
+    '',
+    '**Write throughput** (events/s; baseline: raw pg, one INSERT per transaction, same callers, channels and pool size)',
+    '',
+    table(
+      ['call', 'callers', 'channels', 'events/s', 'raw pg/s', 'ratio', 'load'],
+      results.writes.map((w) => [
+        w.batch > 1 ? `${w.call} (${w.batch} a call)` : w.call,
+        w.callers,
+        w.channels,
+        w.eventsPerSecond,
+        w.baselinePerSecond,
+        `${w.ratio}x`,
+        w.load,
+      ]),
+    ),
+    '',
+    '**End-to-end delivery** (publish to client parse, ms; one channel; bare-pushpin: plain GRIP hold and publish, no database)',
+    '',
+    table(
+      [
+        'mode',
+        'clients',
+        'events/s',
+        'p50',
+        'p99',
+        'max',
+        'delivered/s',
+        'lost',
+        'p99 vs bare',
+        'reconnects',
+        'load',
+      ],
+      results.delivery.map((d) => {
+        const bare = results.delivery.find(
+          (b) =>
+            b.mode === 'bare-pushpin' && b.clients === d.clients && b.perSecond === d.perSecond,
+        );
+        return [
+          d.mode,
+          d.clients,
+          d.perSecond,
+          d.p50Ms,
+          d.p99Ms,
+          d.maxMs,
+          d.deliveredPerSecond,
+          d.lost + d.outOfOrder,
+          bare ? `${(d.p99Ms / bare.p99Ms).toFixed(2)}x` : '-',
+          d.connectRetries,
+          d.load,
+        ];
+      }),
+    ),
+    '',
+    '**Replay** (direct mode, ms from request; baseline: raw pg pages of 1000 written as the same frames by node:http)',
+    '',
+    table(
+      [
+        'behind',
+        'first event',
+        'last event',
+        'raw first',
+        'raw last',
+        'ratio',
+        'peak RSS growth',
+        'streamed',
+        'load',
+      ],
+      results.replay.map((r) => [
+        r.behind,
+        r.firstEventMs,
+        r.lastEventMs,
+        r.baselineFirstEventMs,
+        r.baselineLastEventMs,
+        `${r.ratio}x`,
+        `${r.peakRssGrowthMiB} MiB`,
+        `${r.streamedMiB} MiB`,
+        r.load,
+      ]),
+    ),
+    '',
+    '**Memory per idle direct-mode stream** (server RSS growth; baseline: bare node:http holding SSE responses)',
+    '',
+    table(
+      ['streams', 'KiB/stream', 'heap KiB/stream', 'bare KiB/stream', 'ratio', 'load'],
+      results.memory.map((x) => [
+        x.streams,
+        kib(x.bytesPerStream),
+        kib(x.heapBytesPerStream),
+        kib(x.baselineBytesPerStream),
+        `${x.ratio}x`,
+        x.load,
+      ]),
+    ),
+    '',
+    '**Targets**',
+    '',
+    table(
+      ['target', 'this run', 'met'],
+      results.targets.map((t) => [
+        t.target,
+        t.figure,
+        t.met === null ? 'not measured' : t.met ? 'yes' : 'no',
+      ]),
+    ),
+    ...(results.errors.length > 0 ? ['', '**Errors**', '', ...results.errors] : []),
+  ].join('\n');
+}

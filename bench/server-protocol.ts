@@ -1,0 +1,54 @@
+/** Messages between the benchmark and its server process (server.ts). */
+export interface StartOptions {
+  readonly databaseUrl: string;
+  /** Run the library's app; without it, only the baselines. */
+  readonly app: boolean;
+  /** Port of the app, or of the baselines when there is no app (Pushpin routes there). */
+  readonly appPort?: number;
+  /** GRIP mode, through this proxy; without it, direct mode. */
+  readonly gripUrl?: string;
+}
+
+export type ServerCommand =
+  | { readonly cmd: 'start'; readonly options: StartOptions }
+  | {
+      readonly cmd: 'send';
+      readonly channel: string;
+      readonly count: number;
+      readonly perSecond: number;
+      readonly padding: string;
+    }
+  | {
+      readonly cmd: 'publish-bare';
+      readonly publishUrl: string;
+      readonly channel: string;
+      readonly count: number;
+      readonly perSecond: number;
+      readonly padding: string;
+    }
+  | { readonly cmd: 'stats' }
+  | { readonly cmd: 'memory' }
+  | { readonly cmd: 'watch-rss' }
+  | { readonly cmd: 'peak-rss' }
+  | { readonly cmd: 'stop' };
+
+export interface ServerReply {
+  readonly id: number;
+  readonly result?: unknown;
+  readonly error?: string;
+}
+
+export interface ServerStats {
+  /** HTTP requests served so far, by the app and the baselines. */
+  readonly requests: number;
+  /** Streams the app holds itself (direct mode). */
+  readonly streams: number;
+  /** Bare SSE responses held by the baseline. */
+  readonly held: number;
+}
+
+export interface ServerMemory {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly external: number;
+}

@@ -1,0 +1,221 @@
+/**
+ * The server side of the delivery, replay and memory benchmarks, in a
+ * process of its own so its memory and CPU are its own: the library's app
+ * (direct or GRIP mode) and the baselines (plain `pg` + `node:http`), driven
+ * by the benchmark through IPC (see server-control.ts).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Pool } from 'pg';
+import { encodeFrame, STREAM_OPEN } from '../src/eventstream/sse/sse-frames';
+import { startHttpApp, type HttpApp } from '../test/harness/http-app';
+import type { ServerCommand, ServerReply, StartOptions } from './server-protocol';
+
+let app: HttpApp | undefined;
+let raw: Server | undefined;
+let pool: Pool | undefined;
+let requests = 0;
+const held = new Set<ServerResponse>();
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Payload of a timed event: the send time on the monotonic clock all processes share. */
+function timedPayload(padding: string): { t: string; p: string } {
+  return { t: process.hrtime.bigint().toString(), p: padding };
+}
+
+async function start(options: StartOptions): Promise<{ appPort?: number; rawPort: number }> {
+  pool = new Pool({ connectionString: options.databaseUrl, max: 4 });
+  if (options.app) {
+    app = await startHttpApp({
+      port: options.appPort,
+      options: {
+        databaseUrl: options.databaseUrl,
+        keepAliveMs: 20_000,
+        ...(options.gripUrl ? { grip: { url: options.gripUrl } } : {}),
+      },
+      configure: (nest) =>
+        nest.use((_request: unknown, _response: unknown, next: () => void) => {
+          requests++;
+          next();
+        }),
+    });
+  }
+  // Behind a proxy that pools connections, a server must not close idle ones
+  // before the proxy does, or a request may meet a connection closing.
+  if (app) (app.app.getHttpServer() as Server).keepAliveTimeout = 60_000;
+  raw = createServer((request, response) => void serveRaw(request, response));
+  raw.keepAliveTimeout = 60_000;
+  const rawPort = options.app ? 0 : (options.appPort ?? 0);
+  await new Promise<void>((resolve) => raw!.listen(rawPort, '127.0.0.1', resolve));
+  const address = raw.address();
+  return {
+    appPort: app ? Number(new URL(app.baseUrl).port) : undefined,
+    rawPort: typeof address === 'object' && address ? address.port : 0,
+  };
+}
+
+/**
+ * The baselines: what the same work costs with nothing of the library.
+ * - `/hold`: a bare SSE response that is held open (memory floor).
+ * - `/grip-hold?channel=`: a bare GRIP hold, so Pushpin's own delivery can be timed.
+ * - `/replay?channel=&after=`: the rows read with plain `pg`, in pages of 1000,
+ *   written as the same SSE frames.
+ */
+async function serveRaw(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  requests++;
+  const url = new URL(request.url ?? '/', 'http://x');
+  const channel = url.searchParams.get('channel') ?? '';
+  const sse = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
+  if (url.pathname === '/hold') {
+    response.writeHead(200, sse);
+    response.write(STREAM_OPEN);
+    held.add(response);
+    response.on('close', () => held.delete(response));
+    return;
+  }
+  if (url.pathname === '/grip-hold') {
+    response.writeHead(200, { ...sse, 'Grip-Hold': 'stream', 'Grip-Channel': channel });
+    response.end(STREAM_OPEN);
+    return;
+  }
+  if (url.pathname === '/replay') {
+    response.writeHead(200, sse);
+    response.write(STREAM_OPEN);
+    let after = Number(url.searchParams.get('after') ?? 0);
+    for (;;) {
+      const { rows } = await pool!.query<{ seq: string; type: string; data: string }>(
+        'SELECT seq, type, data::text AS data FROM eventstream.events ' +
+          'WHERE channel = $1 AND seq > $2 ORDER BY seq LIMIT 1000',
+        [channel, after],
+      );
+      let text = '';
+      for (const row of rows) {
+        text += encodeFrame({ event: row.type, id: `${channel}:${row.seq}`, data: row.data });
+      }
+      if (rows.length > 0) after = Number(rows[rows.length - 1].seq);
+      if (!response.write(text)) {
+        await new Promise((resolve) => response.once('drain', resolve));
+      }
+      if (rows.length < 1000) break;
+    }
+    response.end();
+    return;
+  }
+  response.writeHead(404).end();
+}
+
+/** Sends `count` timed events through the library at `perSecond`, each on its own schedule. */
+async function send(channel: string, count: number, perSecond: number, padding: string) {
+  const events = app!.events;
+  const started = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    sends.push(events.sendEvent(channel, 'tick', timedPayload(padding)));
+  }
+  await Promise.all(sends);
+}
+
+/**
+ * The same schedule straight to Pushpin's publish API: one POST per event,
+ * with the frame the library would send (ids chained per channel so Pushpin
+ * orders them), and no database.
+ */
+async function publishBare(
+  publishUrl: string,
+  channel: string,
+  count: number,
+  perSecond: number,
+  padding: string,
+) {
+  const started = performance.now();
+  const posts: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const seq = i + 1;
+    const content = encodeFrame({
+      event: 'tick',
+      id: `${channel}:${seq}`,
+      data: JSON.stringify(timedPayload(padding)),
+    });
+    const item = { channel, id: String(seq), 'prev-id': String(seq - 1) };
+    const body = JSON.stringify({ items: [{ ...item, formats: { 'http-stream': { content } } }] });
+    posts.push(
+      fetch(`${publishUrl}/publish/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+      }).then(async (response) => {
+        await response.text();
+        if (!response.ok) throw new Error(`publish answered ${response.status}`);
+      }),
+    );
+  }
+  await Promise.all(posts);
+}
+
+let peakRss = 0;
+let sampler: NodeJS.Timeout | undefined;
+
+function memory() {
+  gc?.();
+  gc?.();
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external };
+}
+
+async function handle(command: ServerCommand): Promise<unknown> {
+  switch (command.cmd) {
+    case 'start':
+      return start(command.options);
+    case 'send':
+      return send(command.channel, command.count, command.perSecond, command.padding);
+    case 'publish-bare':
+      return publishBare(
+        command.publishUrl,
+        command.channel,
+        command.count,
+        command.perSecond,
+        command.padding,
+      );
+    case 'stats':
+      return { requests, streams: app?.hub.size ?? 0, held: held.size };
+    case 'memory':
+      return memory();
+    case 'watch-rss': {
+      clearInterval(sampler);
+      peakRss = process.memoryUsage.rss();
+      sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 10);
+      return peakRss;
+    }
+    case 'peak-rss':
+      clearInterval(sampler);
+      return Math.max(peakRss, process.memoryUsage.rss());
+    case 'stop':
+      for (const response of held) response.destroy();
+      await app?.close();
+      raw?.closeAllConnections();
+      await new Promise((resolve) => raw?.close(resolve));
+      await pool?.end();
+      return null;
+  }
+}
+
+process.on('message', (message: { id: number; command: ServerCommand }) => {
+  handle(message.command).then(
+    (result) => process.send!({ id: message.id, result } satisfies ServerReply),
+    (error: unknown) =>
+      process.send!({
+        id: message.id,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      } satisfies ServerReply),
+  );
+});
+
+// The benchmark disconnects once it has stopped the server; exiting is what
+// writes a CPU profile when one is asked for.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import type { ClientBase, Pool } from 'pg';
+import type { AppendedEvent, NewEvent } from '../event-store.interface';
+import { quoteIdentifier } from '../sql-identifiers';
+import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
+
+/**
+ * Prepared statements are per connection and by name: the name follows the
+ * text, so stores of different schemas can share a pool.
+ */
+export function preparedName(prefix: string, text: string): string {
+  return `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/** A pool, or one connection (for example inside a transaction of the app's). */
+export type Queryable = Pick<Pool, 'query'> | Pick<ClientBase, 'query'>;
+
+export interface BumpedChannel {
+  name: string;
+  /** int8: a string through `pg`, a bigint through Prisma. */
+  last_seq: string | bigint;
+  created_at: Date;
+}
+
+/**
+ * The one statement that appends events, as its own transaction or as part
+ * of one: it bumps each channel's counter row (`INSERT … ON CONFLICT DO
+ * UPDATE`, which holds the row's lock until commit) and inserts the events
+ * under the seqs it drew. A second writer on the channel waits for that
+ * lock, so it can only draw a higher seq after the first has committed:
+ * commit order is seq order, with no gaps, across any number of pools and
+ * processes. Counter rows are taken in channel-name order, so multi-channel
+ * batches cannot deadlock. It NOTIFYs each channel's new head, which
+ * Postgres delivers only on commit.
+ *
+ * It runs through `pg` directly, as a named prepared statement: parsed and
+ * planned once per connection, with none of an ORM's per-query work.
+ */
+export class AppendStatement {
+  /** The statement, for clients that cannot take a prepared one. */
+  readonly text: string;
+  private readonly name: string;
+  private readonly notifyChannel: string;
+
+  constructor(schema: string) {
+    const quoted = quoteIdentifier(schema);
+    this.notifyChannel = notifyChannel(schema);
+    this.text = `
+      WITH input AS (
+        SELECT channel, type, data, ord
+        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
+      ), counts AS (
+        SELECT channel, count(*) AS n FROM input GROUP BY channel
+      ), bumped AS (
+        INSERT INTO ${quoted}."channels" AS c (name, last_seq)
+        SELECT channel, n FROM counts ORDER BY channel
+        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
+        RETURNING c.name, c.last_seq
+      ), inserted AS (
+        INSERT INTO ${quoted}."events" (channel, seq, type, data)
+        SELECT i.channel,
+               b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
+               i.type, i.data::json
+        FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
+        RETURNING created_at
+      ), marked AS (
+        SELECT pg_notify($4, '${COMMIT_PREFIX}' || $5::text) FROM (SELECT 1) one
+        WHERE $5::text IS NOT NULL
+      )
+      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
+             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified,
+             (SELECT count(*) FROM marked) AS marked
+      FROM bumped b`;
+    this.name = preparedName('eventstream_append', this.text);
+  }
+
+  /** Its parameters for `events`, and a marker to announce on commit. */
+  values(events: readonly NewEvent[], commitMarker?: string): unknown[] {
+    return [
+      events.map((e) => e.channel),
+      events.map((e) => e.type),
+      events.map((e) => e.json),
+      this.notifyChannel,
+      commitMarker ?? null,
+    ];
+  }
+
+  /** Appends `events` (at least one) through `client`; their seqs, in the order given. */
+  async run(
+    client: Queryable,
+    events: readonly NewEvent[],
+    commitMarker?: string,
+  ): Promise<AppendedEvent[]> {
+    const { rows } = await client.query<BumpedChannel>({
+      name: this.name,
+      text: this.text,
+      values: this.values(events, commitMarker),
+    });
+    return this.toAppended(events, rows);
+  }
+
+  /** Where each event landed, from the statement's rows. */
+  toAppended(events: readonly NewEvent[], rows: readonly BumpedChannel[]): AppendedEvent[] {
+    // Each channel's new events hold the seqs just below its new last_seq, in
+    // the order they were given.
+    const counts = new Map<string, number>();
+    for (const { channel } of events) counts.set(channel, (counts.get(channel) ?? 0) + 1);
+    const next = new Map<string, number>();
+    for (const row of rows) {
+      next.set(row.name, Number(row.last_seq) - (counts.get(row.name) ?? 0) + 1);
+    }
+    const createdAt = rows[0].created_at;
+    return events.map(({ channel }) => {
+      const seq = next.get(channel) as number;
+      next.set(channel, seq + 1);
+      return { channel, seq, createdAt };
+    });
+  }
+}
