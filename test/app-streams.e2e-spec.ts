@@ -472,7 +472,8 @@ describe.each(PLATFORMS)('streams from app code on %s', (platform) => {
     const channel = `job-ahead-${platform}`;
     await server.events.sendEvent(channel, 'other', 'one');
     const client = connect(`/streams/jobs/ahead-${platform}`, { 'Last-Event-ID': `${channel}:50` });
-    await client.until((c) => c.events('progress').length === 1);
+    // Both progress events may arrive in one chunk.
+    await client.until((c) => c.events('progress').length >= 1);
     expect(client.events('stream-reset')).toEqual([
       { type: 'stream-reset', id: `${channel}:1`, data: JSON.stringify({ channels: [channel] }) },
     ]);

@@ -18,6 +18,7 @@ describe('sending events in the app’s transaction', () => {
   let app: HttpApp;
   let prisma: PrismaClient;
   let pool: Pool;
+  let prismaPool: Pool;
   const clients: SseRecorder[] = [];
   const listen = async (channel: string) => {
     const client = new SseRecorder(app.streamUrl(`channel=${channel}`), { eventTypes: ['m'] });
@@ -41,13 +42,17 @@ describe('sending events in the app’s transaction', () => {
       'CREATE TABLE chat_messages (id serial PRIMARY KEY, room text NOT NULL, text text NOT NULL)',
     );
     app = await startHttpApp({ options: { databaseUrl: db.url } });
-    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
+    // The app's Prisma on a pool of its own, ended before the database is
+    // dropped (whose FORCE would otherwise kill its idle connections).
+    prismaPool = new Pool({ connectionString: db.url, max: 4 });
+    prisma = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
     pool = new Pool({ connectionString: db.url, max: 8 });
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
   afterAll(async () => {
     await app?.close();
     await prisma?.$disconnect();
+    await prismaPool?.end();
     await pool?.end();
     await db?.drop();
   });
