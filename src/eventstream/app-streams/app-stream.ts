@@ -5,6 +5,7 @@ import { formatEventId } from '../events/event-id';
 import type { EventLimits } from '../events/event-limits';
 import type { EventRecord, EventStreamService } from '../eventstream.service';
 import { STREAM_HEADERS } from '../http/event-stream-responder';
+import { waitForDrain } from '../sse/drain';
 import {
   KEEP_ALIVE,
   STREAM_OPEN,
@@ -168,20 +169,7 @@ export class AppStream {
   /** Waits until the client has taken what was written; drops it past the timeout. */
   private async writable(): Promise<boolean> {
     if (this.ended) return false;
-    if (!this.response.writableNeedDrain) return true;
-    const drained = await new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.response.off('drain', onDrain);
-        this.response.off('close', onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      const timer = setTimeout(() => done(false), this.settings.slowClientTimeoutMs);
-      this.response.once('drain', onDrain);
-      this.response.once('close', onClose);
-    });
+    const drained = await waitForDrain(this.response, this.settings.slowClientTimeoutMs);
     if (!drained) this.end(this.response.destroyed ? 'client' : 'slow-client');
     return drained && !this.ended;
   }

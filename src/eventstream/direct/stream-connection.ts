@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { formatCompositeEventId } from '../events/event-id';
+import { waitForDrain } from '../sse/drain';
 import { KEEP_ALIVE, encodeFrame, streamErrorFrame, streamResetFrame } from '../sse/sse-frames';
 import type { StoredEvent } from '../storage/event-store.interface';
 import type { SharedReads } from './shared-reads';
@@ -194,20 +195,7 @@ export class StreamConnection {
    * the table once it reads again, or is closed past the timeout.
    */
   private async writable(): Promise<boolean> {
-    if (!this.response.writableNeedDrain) return !this.closed;
-    const drained = await new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.response.off('drain', onDrain);
-        this.response.off('close', onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      const timer = setTimeout(() => done(false), this.settings.slowClientTimeoutMs);
-      this.response.once('drain', onDrain);
-      this.response.once('close', onClose);
-    });
+    const drained = await waitForDrain(this.response, this.settings.slowClientTimeoutMs);
     if (!drained) this.close(this.response.destroyed ? 'client' : 'slow-client');
     return drained && !this.closed;
   }

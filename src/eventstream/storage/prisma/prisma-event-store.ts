@@ -62,27 +62,20 @@ export class PrismaEventStore implements EventStore {
     const appendStatement = new AppendStatement(database.schema);
     this.appendStatement = appendStatement;
     this.groupCommit = new GroupCommit((events) => appendStatement.run(database.pool, events));
-    this.readSql = `
+    // One statement, so one snapshot: the channel's head beside a page of its events.
+    const page = (condition: string, order: 'ASC' | 'DESC') => `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
       FROM (SELECT $1::text AS name) wanted
       LEFT JOIN ${channels} c ON c.name = wanted.name
       LEFT JOIN LATERAL (
         SELECT seq, type, data, created_at FROM ${events}
-        WHERE channel = wanted.name AND seq > $2::bigint
-        ORDER BY seq LIMIT $3::int
+        WHERE channel = wanted.name AND ${condition}
+        ORDER BY seq ${order} LIMIT $3::int
       ) e ON true
       ORDER BY e.seq`;
+    this.readSql = page('seq > $2::bigint', 'ASC');
     this.readName = preparedName('eventstream_read', this.readSql);
-    this.readLatestSql = `
-      SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
-      FROM (SELECT $1::text AS name) wanted
-      LEFT JOIN ${channels} c ON c.name = wanted.name
-      LEFT JOIN LATERAL (
-        SELECT seq, type, data, created_at FROM ${events}
-        WHERE channel = wanted.name AND seq < COALESCE($2::bigint, 9223372036854775807)
-        ORDER BY seq DESC LIMIT $3::int
-      ) e ON true
-      ORDER BY e.seq`;
+    this.readLatestSql = page('seq < COALESCE($2::bigint, 9223372036854775807)', 'DESC');
     // Both trims delete a prefix of each channel (seq <= bound), so what is
     // kept is always a contiguous range, and neither touches counter rows, so
     // writers are never blocked by a trim.
