@@ -266,6 +266,22 @@ describe('GRIP mode under faults', () => {
     expect(client.opens).toBe(2);
   });
 
+  it('misses nothing when Pushpin is killed (SIGKILL) and started again', async () => {
+    const client = connect('killed');
+    await client.until((c) => c.opens === 1);
+    await front.events.sendEvent('killed', 'n', 1);
+    await client.until((c) => c.events('n').length === 1);
+    await pushpin.kill();
+    for (let i = 2; i <= 3; i++) await front.events.sendEvent('killed', 'n', i);
+    await pushpin.up();
+    await client.until((c) => c.events('n').length === 3, 20_000);
+    await front.events.sendEvent('killed', 'n', 4);
+    await client.until((c) => c.events('n').length === 4);
+    expect(numbers(client)).toEqual(range(1, 4));
+    // The held stream died with Pushpin: the client came back with its id.
+    expect(client.opens).toBeGreaterThanOrEqual(2);
+  });
+
   it('misses nothing across a Pushpin restart', async () => {
     const client = connect('restart');
     await client.until((c) => c.opens === 1);

@@ -40,6 +40,8 @@ export interface RunningPushpin {
   restart(): Promise<void>;
   /** Stops it, keeping its config, until `up`. */
   down(): Promise<void>;
+  /** Kills every Pushpin process at once (SIGKILL), keeping its config, until `up`. */
+  kill(): Promise<void>;
   /** Starts it again on the same ports after `down`. */
   up(): Promise<void>;
   logs(): Promise<string>;
@@ -116,6 +118,18 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     await exited;
     clearTimeout(timer);
   };
+  const kill = async () => {
+    const running = child;
+    child = undefined;
+    if (!running?.pid || running.exitCode !== null) return;
+    // The runner starts each service in a process group of its own: kill
+    // them one by one, with the runner, so none can tidy up.
+    const services = processesOf(running.pid);
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    for (const pid of [running.pid, ...services]) process.kill(pid, 'SIGKILL');
+    await exited;
+    await waitUntilGone(services);
+  };
   await launch();
   return {
     url: `http://127.0.0.1:${ports.http}`,
@@ -130,6 +144,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       await launch();
     },
     down: stop,
+    kill,
     up: launch,
     logs: async () => {
       const { readdir } = await import('node:fs/promises');
@@ -182,5 +197,34 @@ async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
     if (open) return;
     if (Date.now() > deadline) throw new Error(`Pushpin did not open port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The processes `pid` started. */
+function processesOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function waitUntilGone(pids: readonly number[], timeoutMs = 5_000): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive)) {
+    if (Date.now() > deadline)
+      throw new Error(`Pushpin processes ${pids.join(', ')} outlived SIGKILL`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
