@@ -134,4 +134,31 @@ describe('group commit: concurrent sends share transactions', () => {
     // Nothing of the refused caller, and no hole where it would have been.
     expect(rows.map((row) => Number(row.seq))).toEqual([1, 2, 3, 4]);
   });
+
+  it('lets an app transaction that holds one channel delay no send on another', async () => {
+    const transaction = new Client({ connectionString: db.url });
+    await transaction.connect();
+    try {
+      await transaction.query('BEGIN');
+      await instance.events.sendEvent('held', 'n', 0, { transaction });
+      // Waits for the transaction's counter-row lock on `held`…
+      let blockedDone = false;
+      const blocked = instance.events.sendEvent('held', 'n', 1).finally(() => {
+        blockedDone = true;
+      });
+      // …while a send on another channel, arriving meanwhile, is not held up behind it.
+      const other = await Promise.race([
+        instance.events.sendEvent('free', 'n', 1),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000),
+        ),
+      ]);
+      expect(other.seq).toBe(1);
+      expect(blockedDone).toBe(false);
+      await transaction.query('COMMIT');
+      expect((await blocked).seq).toBe(2);
+    } finally {
+      await transaction.end();
+    }
+  });
 });

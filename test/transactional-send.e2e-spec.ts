@@ -200,6 +200,13 @@ describe('sending events in the app’s transaction', () => {
     await expect(
       app.events.sendEvent('odd', 'm', 1, { transaction: {} as unknown as Client }),
     ).rejects.toThrow(/Prisma interactive-transaction client or a pg client/);
+    // Both would commit the event at once, whatever the app's transaction does.
+    await expect(app.events.sendEvent('odd', 'm', 1, { transaction: prisma })).rejects.toThrow(
+      /not the PrismaClient itself/,
+    );
+    await expect(app.events.sendEvent('odd', 'm', 1, { transaction: pool })).rejects.toThrow(
+      /not the pool itself/,
+    );
     expect(await app.events.getCurrentSeq('odd')).toBe(0);
   });
 });

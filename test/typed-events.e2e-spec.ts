@@ -91,6 +91,16 @@ describe('event payloads checked at run time', () => {
     expect(await events.getCurrentSeq('room-2')).toBe(0);
   });
 
+  it('refuses __proto__ keys, which the class would never see, at any depth', async () => {
+    const data = JSON.parse(
+      '{"text":"hi","author":{"name":"Ann","__proto__":{"admin":true}}}',
+    ) as unknown;
+    expect(await refusal(() => untyped().sendEvent('room-5', 'message', data))).toContain(
+      'property author.__proto__ should not exist',
+    );
+    expect(await events.getCurrentSeq('room-5')).toBe(0);
+  });
+
   it('refuses data that is not an object for a type with a class', async () => {
     expect(await refusal(() => untyped().sendEvent('room-2', 'message', 'hi'))).toMatch(
       /must be an object matching MessagePayload/,

@@ -19,6 +19,14 @@ export function assertValidPayload(
       `data of "${type}" events must be an object matching ${payloadClass.name}`,
     );
   }
+  // class-transformer's copy drops these keys, so the class would never see
+  // what is stored as given.
+  const hidden = hiddenKey(data);
+  if (hidden !== undefined) {
+    throw new InvalidEventDataError(
+      `data of "${type}" events does not match ${payloadClass.name}: property ${hidden} should not exist`,
+    );
+  }
   const errors = validateSync(plainToInstance(payloadClass, data), {
     whitelist: true,
     forbidNonWhitelisted: true,
@@ -40,4 +48,21 @@ function problems(errors: readonly ValidationError[], path = ''): string[] {
     );
     return [...own, ...problems(error.children ?? [], `${at}.`)];
   });
+}
+
+const HIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The path of an own `__proto__`, `constructor` or `prototype` key anywhere in `data`. */
+function hiddenKey(data: object): string | undefined {
+  const stack: [unknown, string][] = [[data, '']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop() as [unknown, string];
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (HIDDEN_KEYS.has(key)) return at;
+      stack.push([(value as Record<string, unknown>)[key], at]);
+    }
+  }
+  return undefined;
 }

@@ -33,4 +33,15 @@ describe('PendingCommits', () => {
     expect(pending.take('t0')).toBeUndefined();
     expect(pending.take('t10000')).toEqual(events(10_000));
   });
+
+  it('holds at most 16 MiB of event data, forgetting the oldest', () => {
+    const pending = new PendingCommits();
+    const big = (seq: number) => [{ channel: 'c', seq, type: 'm', json: 'x'.repeat(6 * 2 ** 20) }];
+    pending.add('first', big(1));
+    pending.add('second', big(2));
+    pending.add('third', big(3));
+    expect(pending.take('first')).toBeUndefined();
+    expect(pending.take('second')).toEqual(big(2));
+    expect(pending.take('third')).toEqual(big(3));
+  });
 });

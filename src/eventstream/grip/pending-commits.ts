@@ -4,6 +4,8 @@ import type { CommittedEvent } from './committed-event';
 const MAX_WAIT_MS = 10 * 60_000;
 /** Open transactions tracked at most; the oldest is forgotten first. */
 const MAX_PENDING = 10_000;
+/** Bytes of event data held at most (rolled-back transactions hold theirs until they age out). */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 /**
  * Events written in apps' transactions, by commit marker, until the change
@@ -12,22 +14,36 @@ const MAX_PENDING = 10_000;
  * reconnecting) is not lost: Pushpin recovers it through the next link.
  */
 export class PendingCommits {
-  private readonly pending = new Map<string, { events: CommittedEvent[]; since: number }>();
+  private readonly pending = new Map<
+    string,
+    { events: CommittedEvent[]; since: number; bytes: number }
+  >();
+  private bytes = 0;
 
   add(marker: string, events: CommittedEvent[]): void {
     const now = Date.now();
-    for (const [oldest, { since }] of this.pending) {
-      if (now - since < MAX_WAIT_MS && this.pending.size < MAX_PENDING) break;
-      this.pending.delete(oldest);
+    const bytes = events.reduce((sum, event) => sum + event.json.length + event.type.length, 0);
+    for (const [oldest, entry] of this.pending) {
+      const full = this.pending.size >= MAX_PENDING || this.bytes + bytes > MAX_PENDING_BYTES;
+      if (now - entry.since < MAX_WAIT_MS && !full) break;
+      this.forget(oldest);
     }
-    this.pending.set(marker, { events, since: now });
+    this.pending.set(marker, { events, since: now, bytes });
+    this.bytes += bytes;
   }
 
   /** The events of a transaction that committed, once. */
   take(marker: string): CommittedEvent[] | undefined {
     const entry = this.pending.get(marker);
-    this.pending.delete(marker);
+    this.forget(marker);
     return entry?.events;
+  }
+
+  private forget(marker: string): void {
+    const entry = this.pending.get(marker);
+    if (!entry) return;
+    this.pending.delete(marker);
+    this.bytes -= entry.bytes;
   }
 
   get size(): number {

@@ -24,6 +24,19 @@ export type SqlRunner = <T>(sql: string, values: readonly unknown[]) => Promise<
 export function transactionRunner(transaction: EventStreamTransaction): SqlRunner {
   const given: unknown = transaction;
   if (typeof given === 'object' && given !== null) {
+    // A client that commits each statement by itself would write the events
+    // at once, whatever becomes of the app's transaction.
+    // The root client has $connect; the one inside $transaction does not.
+    if ('$connect' in given && typeof given.$connect === 'function') {
+      throw new TypeError(
+        'transaction must be the client that prisma.$transaction(async (tx) => …) hands to its callback, not the PrismaClient itself',
+      );
+    }
+    if ('totalCount' in given && 'idleCount' in given) {
+      throw new TypeError(
+        'transaction must be a pg client after BEGIN (pool.connect()), not the pool itself',
+      );
+    }
     if ('$queryRawUnsafe' in given && typeof given.$queryRawUnsafe === 'function') {
       const prisma = transaction as PrismaTransactionClient;
       return async <T>(sql: string, values: readonly unknown[]) =>

@@ -27,7 +27,11 @@ export class GroupCommit {
   private waiting: Waiting[] = [];
   private committing = false;
 
-  constructor(private readonly write: (events: readonly NewEvent[]) => Promise<AppendedEvent[]>) {}
+  constructor(
+    private readonly write: (events: readonly NewEvent[]) => Promise<AppendedEvent[]>,
+    /** Called when nothing waits any more, to let go of an idle group. */
+    private readonly onIdle: () => void = () => undefined,
+  ) {}
 
   append(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
     return new Promise((resolve, reject) => {
@@ -46,6 +50,7 @@ export class GroupCommit {
       await this.commit(this.takeGroup());
     }
     this.committing = false;
+    this.onIdle();
   }
 
   private takeGroup(): Waiting[] {
@@ -70,16 +75,16 @@ export class GroupCommit {
     try {
       appended = await this.write(group.flatMap((waiting) => waiting.events));
     } catch (error) {
-      if (!rolledBack(error)) {
+      if (!refusedInput(error)) {
         group.forEach((waiting) => waiting.reject(error));
         return;
       }
-      // Postgres refused the statement, so nothing of it was committed: each
-      // caller's events go again on their own, so one caller's bad input
-      // fails that caller only.
-      await Promise.all(
-        group.map((waiting) => this.write(waiting.events).then(waiting.resolve, waiting.reject)),
-      );
+      // Postgres refused the data, so nothing of it was committed: each
+      // caller's events go again on their own, in the order they came, so
+      // one caller's bad input fails that caller only.
+      for (const waiting of group) {
+        await this.write(waiting.events).then(waiting.resolve, waiting.reject);
+      }
       return;
     }
     let at = 0;
@@ -91,11 +96,17 @@ export class GroupCommit {
 }
 
 /**
- * Whether Postgres itself answered with an error, so the transaction is
- * known to be rolled back. A lost connection says nothing of the sort: the
- * commit may have happened, and writing the events again could store them
- * twice, so such a failure goes to every caller of the group as it is.
+ * Whether Postgres refused the statement for its data (an ERROR of class
+ * 22 data exception, 23 integrity, or 54 limit exceeded), which rolls it
+ * back and may be one caller's fault. Anything else fails the whole group as
+ * it is: a lost connection or a FATAL error leaves the commit unknown, and
+ * writing again could store events twice; a timeout, lock or deadlock error
+ * would only be waited for twice.
  */
-function rolledBack(error: unknown): boolean {
-  return error instanceof DatabaseError && !/^(08|57P)/.test(error.code ?? '');
+function refusedInput(error: unknown): boolean {
+  return (
+    error instanceof DatabaseError &&
+    error.severity === 'ERROR' &&
+    /^(22|23|54)/.test(error.code ?? '')
+  );
 }

@@ -48,7 +48,8 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
  */
 export class PrismaEventStore implements EventStore {
   private readonly appendStatement: AppendStatement;
-  private readonly groupCommit: GroupCommit;
+  /** One queue per set of channels, so a lock held on one never holds up another. */
+  private readonly groups = new Map<string, GroupCommit>();
   private readonly readSql: string;
   private readonly readName: string;
   private readonly readLatestSql: string;
@@ -59,9 +60,7 @@ export class PrismaEventStore implements EventStore {
     const schema = quoteIdentifier(database.schema);
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
-    const appendStatement = new AppendStatement(database.schema);
-    this.appendStatement = appendStatement;
-    this.groupCommit = new GroupCommit((events) => appendStatement.run(database.pool, events));
+    this.appendStatement = new AppendStatement(database.schema);
     // One statement, so one snapshot: the channel's head beside a page of its events.
     const page = (condition: string, order: 'ASC' | 'DESC') => `
       SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
@@ -114,7 +113,7 @@ export class PrismaEventStore implements EventStore {
       if (!options.transaction) {
         // A marker is for one caller's commit only: such an append goes alone.
         return options.commitMarker === undefined
-          ? await this.groupCommit.append(events)
+          ? await this.groupFor(events).append(events)
           : await statement.run(this.database.pool, events, options.commitMarker);
       }
       // In the app's transaction, through its own client: not prepared,
@@ -127,6 +126,26 @@ export class PrismaEventStore implements EventStore {
     } catch (error) {
       throw toStoreError('append events', error);
     }
+  }
+
+  /**
+   * Sends group only with sends on the same channels: a group then takes
+   * exactly the counter-row locks each of its sends would take alone, so an
+   * app transaction holding one channel's lock delays only sends on that
+   * channel, and grouping adds no lock order that could deadlock.
+   */
+  private groupFor(events: readonly NewEvent[]): GroupCommit {
+    const key = [...new Set(events.map((event) => event.channel))].sort().join('\n');
+    let group = this.groups.get(key);
+    if (!group) {
+      const created = new GroupCommit(
+        (batch) => this.appendStatement.run(this.database.pool, batch),
+        () => this.groups.delete(key),
+      );
+      this.groups.set(key, created);
+      group = created;
+    }
+    return group;
   }
 
   async read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult> {
