@@ -29,7 +29,9 @@ export async function initialFrames(
     assertValidEventType(type, limits);
     frames += encodeFrame({ event: type, data: encodeEventData(data, limits) });
   }
-  if (Buffer.byteLength(frames) > MAX_INITIAL_BYTES) {
+  // Counted as a GRIP reply carries them, with each `%` escaped to two.
+  const size = Buffer.byteLength(frames) + (frames.match(/%/g)?.length ?? 0);
+  if (size > MAX_INITIAL_BYTES) {
     throw new InvalidEventDataError(
       `the initial events of a stream take at most ${MAX_INITIAL_BYTES} bytes together`,
     );
