@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ChannelAccess } from '../src/eventstream';
 import { freePorts } from '../src/server/free-port';
 import { launchBrowser, waitInPage } from './harness/browser';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
-import { startHttpApp, type HttpApp } from './harness/http-app';
+import { countStreamRequests, startHttpApp, type HttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 
 interface PageLog {
@@ -66,16 +66,7 @@ describe('the client in a browser', () => {
           canReadChannel: (_user: unknown, channel: string): ChannelAccess => channel !== 'secret',
         },
       },
-      configure: (app) =>
-        app.use((request: IncomingMessage, _response: ServerResponse, next: () => void) => {
-          const { pathname, searchParams } = new URL(request.url ?? '/', 'http://localhost');
-          if (pathname === '/events') {
-            for (const channel of searchParams.getAll('channel')) {
-              requests.set(channel, (requests.get(channel) ?? 0) + 1);
-            }
-          }
-          next();
-        }),
+      configure: (app) => app.use(countStreamRequests(requests)),
     });
 
   const openPage = async (query: string, origin = `http://127.0.0.1:${port}`): Promise<Page> => {

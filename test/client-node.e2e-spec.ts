@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChannelAccess } from '../src/eventstream';
 import { ClientRecorder } from './harness/client-recorder';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
-import { startHttpApp, type HttpApp } from './harness/http-app';
+import { countStreamRequests, startHttpApp, type HttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { TcpProxy } from './harness/tcp-proxy';
 
@@ -41,14 +41,12 @@ describe('the client in Node, against the events endpoint', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const direct = new URL(db.url);
-    dbProxy = await TcpProxy.start({ host: direct.hostname, port: Number(direct.port) });
-    const viaProxy = new URL(db.url);
-    viaProxy.port = String(dbProxy.port);
+    const viaProxy = await TcpProxy.inFrontOf(db.url);
+    dbProxy = viaProxy.proxy;
     writer = await startEventStream({ databaseUrl: db.url });
     server = await startHttpApp({
       options: {
-        databaseUrl: viaProxy.toString(),
+        databaseUrl: viaProxy.url,
         connectTimeoutMs: 1_000,
         queryTimeoutMs: 1_500,
         resolveUser: (request: object) => {
@@ -64,16 +62,7 @@ describe('the client in Node, against the events endpoint', () => {
           },
         },
       },
-      configure: (app) =>
-        app.use((request: IncomingMessage, _response: ServerResponse, next: () => void) => {
-          const { pathname, searchParams } = new URL(request.url ?? '/', 'http://localhost');
-          if (pathname === '/events') {
-            for (const channel of searchParams.getAll('channel')) {
-              requests.set(channel, (requests.get(channel) ?? 0) + 1);
-            }
-          }
-          next();
-        }),
+      configure: (app) => app.use(countStreamRequests(requests)),
     });
     const { port } = new URL(server.baseUrl);
     appProxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(port) });

@@ -19,13 +19,11 @@ describe('connections to Postgres that hang', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const direct = new URL(db.url);
-    proxy = await TcpProxy.start({ host: direct.hostname, port: Number(direct.port) });
-    const viaProxy = new URL(db.url);
-    viaProxy.port = String(proxy.port);
+    const viaProxy = await TcpProxy.inFrontOf(db.url);
+    proxy = viaProxy.proxy;
     app = await startHttpApp({
       options: {
-        databaseUrl: viaProxy.toString(),
+        databaseUrl: viaProxy.url,
         connectTimeoutMs: 1_000,
         queryTimeoutMs: 1_000,
         keepAliveMs: 1_000,

@@ -30,11 +30,9 @@ describe('EventStreamHealth', () => {
   });
 
   it('reports the database down while it cannot be reached, and up again after', async () => {
-    const url = new URL(db.url);
-    const cut = await TcpProxy.start({ host: url.hostname, port: Number(url.port) });
-    url.host = `127.0.0.1:${cut.port}`;
+    const { proxy: cut, url } = await TcpProxy.inFrontOf(db.url);
     const app = await startHttpApp({
-      options: { databaseUrl: url.toString(), connectTimeoutMs: 1_000 },
+      options: { databaseUrl: url, connectTimeoutMs: 1_000 },
     });
     apps.push(app);
     const health = app.app.get(EventStreamHealth);

@@ -25,6 +25,22 @@ export interface HttpAppOptions {
   readonly configure?: (app: INestApplication) => void;
 }
 
+/**
+ * Middleware that counts requests to the `/events` route, by each channel
+ * they name, into `counts`: to tell how often a client connected.
+ */
+export function countStreamRequests(counts: Map<string, number>) {
+  return (request: { url?: string }, _response: unknown, next: () => void) => {
+    const { pathname, searchParams } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname === '/events') {
+      for (const channel of searchParams.getAll('channel')) {
+        counts.set(channel, (counts.get(channel) ?? 0) + 1);
+      }
+    }
+    next();
+  };
+}
+
 export interface HttpApp {
   readonly app: INestApplication;
   /** `http://127.0.0.1:PORT` */

@@ -19,6 +19,16 @@ export class TcpProxy {
     readonly port: number,
   ) {}
 
+  /** A proxy in front of the server of `url`, and the same URL through it. */
+  static async inFrontOf(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+    const direct = new URL(url);
+    const proxy = await TcpProxy.start({ host: direct.hostname, port: Number(direct.port) });
+    const through = new URL(url);
+    through.hostname = '127.0.0.1';
+    through.port = String(proxy.port);
+    return { proxy, url: through.toString() };
+  }
+
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
