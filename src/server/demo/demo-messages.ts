@@ -6,6 +6,9 @@ import type { DemoMessage } from './demo-message.dto';
 /** The connection string of the database the demo keeps its own table in. */
 export const DEMO_DATABASE_URL = Symbol('DEMO_DATABASE_URL');
 
+/** Advisory lock key for creating the demo's table (the library's migrations use 72707369). */
+const DEMO_TABLE_LOCK = 72707370;
+
 /**
  * The demo's own table of messages, as an app has one: each message is saved
  * and its event sent in one transaction, so the event exists if and only if
@@ -23,14 +26,27 @@ export class DemoMessages implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.pool.query(`
-      CREATE TABLE IF NOT EXISTS demo_messages (
-        id bigserial PRIMARY KEY,
-        channel text NOT NULL,
-        user_name text NOT NULL,
-        text text NOT NULL,
-        sent_at timestamptz NOT NULL DEFAULT now()
-      )`);
+    // Instances starting together would race on CREATE TABLE IF NOT EXISTS
+    // (it is not atomic): one at a time, under an advisory lock.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [DEMO_TABLE_LOCK]);
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS demo_messages (
+          id bigserial PRIMARY KEY,
+          channel text NOT NULL,
+          user_name text NOT NULL,
+          text text NOT NULL,
+          sent_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
