@@ -4,6 +4,8 @@ import {
   InvalidEventDataError,
   InvalidEventTypeError,
   InvalidPositionError,
+  EVENT_STORE,
+  type EventStore,
 } from '../src/eventstream';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
@@ -118,6 +120,31 @@ describe('event log', () => {
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     const tail = await stream.events.getEvents(channel, { after: 25 });
     expect(tail).toEqual({ events: [], cursor: 25, headSeq: 25, hasMore: false });
+  });
+
+  it('caps a page by the bytes of its data, always giving at least one event', async () => {
+    const store = stream.app.get<EventStore>(EVENT_STORE);
+    // Each event's JSON is 102 bytes: a quoted string of 100 characters.
+    await stream.events.sendEvents(
+      Array.from({ length: 5 }, (_, i) => ({
+        channel: 'sized',
+        type: 'n',
+        data: `${i}`.repeat(100),
+      })),
+    );
+    const seqs = async (after: number, maxBytes?: number) => {
+      const result = await store.read('sized', after, 10, maxBytes);
+      return result.status === 'events' ? result.events.map((e) => e.seq) : result.status;
+    };
+    expect(await seqs(0)).toEqual([1, 2, 3, 4, 5]);
+    // Up to the event that takes the page past the cap.
+    expect(await seqs(0, 204)).toEqual([1, 2]);
+    expect(await seqs(0, 205)).toEqual([1, 2, 3]);
+    expect(await seqs(1, 1)).toEqual([2]);
+    const last = await store.read('sized', 4, 10, 1);
+    expect(last.status === 'events' && last.events.map((e) => e.json)).toEqual([
+      JSON.stringify('4'.repeat(100)),
+    ]);
   });
 
   it('signals a position beyond the head, and refuses malformed positions', async () => {

@@ -233,6 +233,38 @@ describe('delivery in direct mode', () => {
     expect(numbers(client)).toEqual([1, 2, 3]);
   });
 
+  it('replays a backlog larger than a page’s bytes whole and in order', async () => {
+    const app = await start();
+    // 40 events of 20 KB: over three pages of at most 256 KiB of data.
+    await app.events.sendEvents(
+      range(40).map((n) => ({ channel: 'bulky', type: 'n', data: `${n}`.padEnd(20_000, '.') })),
+    );
+    const client = record(app.streamUrl('channel=bulky&lastEventId=bulky:0'));
+    await client.until((c) => c.events('n').length === 40);
+    expect(client.events('n').map((e) => e.id)).toEqual(range(40).map((n) => `bulky:${n}`));
+    expect(client.events('n').map((e) => (JSON.parse(e.data) as string).length)).toEqual(
+      range(40).map(() => 20_000),
+    );
+  });
+
+  it('finds an event whose announcement was lost within the keep-alive interval', async () => {
+    // As if the instance that committed it died before it could tell the others.
+    const app = await start({ keepAliveMs: 500 });
+    const client = record(app.streamUrl('channel=untold'));
+    await client.until((c) => c.opens === 1);
+    await db.query(
+      `WITH bumped AS (
+         INSERT INTO eventstream.channels (name, last_seq) VALUES ('untold', 1)
+         ON CONFLICT (name) DO UPDATE SET last_seq = eventstream.channels.last_seq + 1
+         RETURNING last_seq
+       )
+       INSERT INTO eventstream.events (channel, seq, type, data)
+       SELECT 'untold', last_seq, 'n', '1' FROM bumped`,
+    );
+    await client.until((c) => c.events('n').length === 1, 5_000);
+    expect(client.events('n').map((e) => e.id)).toEqual(['untold:1']);
+  });
+
   it('ends every open stream when the application closes', async () => {
     const app = await startHttpApp({ options: { databaseUrl: db.url } });
     const { response } = await openStream(app.streamUrl('channel=closing'));

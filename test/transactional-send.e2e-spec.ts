@@ -131,6 +131,25 @@ describe('sending events in the app’s transaction', () => {
     }
   });
 
+  it('reaches open streams on commit alone, with no send after it', async () => {
+    // Sends of the module's own are announced once they return; one in the
+    // app's transaction can only be announced by Postgres, on commit.
+    const client = await listen('alone');
+    const connection = new Client({ connectionString: db.url });
+    await connection.connect();
+    try {
+      await connection.query('BEGIN');
+      await app.events.sendEvent('alone', 'm', 1, { transaction: connection });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(client.events('m')).toEqual([]);
+      await connection.query('COMMIT');
+      await client.until((c) => c.events('m').length === 1);
+      expect(client.events('m').map((e) => e.id)).toEqual(['alone:1']);
+    } finally {
+      await connection.end();
+    }
+  });
+
   it('keeps a channel gapless and in order with concurrent transactions that commit or roll back', async () => {
     const client = await listen('busy');
     const committedTexts: string[] = [];

@@ -93,14 +93,24 @@ export interface SendOptions {
 
 const MAX_PAGE = 1000;
 
-function toRecord(event: StoredEvent): EventRecord {
-  return { id: formatEventId(event.channel, event.seq), ...event };
+function toRecord({ channel, seq, type, json, createdAt }: StoredEvent): EventRecord {
+  const data = JSON.parse(json) as unknown;
+  return { id: formatEventId(channel, seq), channel, seq, type, data, createdAt };
 }
 
 function assertPageLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
     throw new RangeError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
   }
+}
+
+/** The highest seq appended to each channel. */
+function headsOf(appended: readonly AppendedEvent[]): Map<string, number> {
+  const heads = new Map<string, number>();
+  for (const { channel, seq } of appended) {
+    if (seq > (heads.get(channel) ?? 0)) heads.set(channel, seq);
+  }
+  return heads;
 }
 
 function committedEvents(prepared: NewEvent[], appended: AppendedEvent[]): CommittedEvent[] {
@@ -306,6 +316,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
       throw error;
     }
     ticket.committed(committedEvents(prepared, appended));
+    this.feed.announceHeads(headsOf(appended));
     return appended;
   }
 

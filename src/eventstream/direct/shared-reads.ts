@@ -10,11 +10,13 @@ export class SharedReads {
 
   constructor(private readonly store: EventStore) {}
 
-  read(channel: string, afterSeq: number, limit: number): Promise<ReadResult> {
-    const key = `${afterSeq} ${limit} ${channel}`;
+  read(channel: string, afterSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
+    const key = `${afterSeq} ${limit} ${maxBytes} ${channel}`;
     let read = this.inFlight.get(key);
     if (!read) {
-      read = this.store.read(channel, afterSeq, limit).finally(() => this.inFlight.delete(key));
+      read = this.store
+        .read(channel, afterSeq, limit, maxBytes)
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, read);
     }
     return read;
@@ -24,7 +26,12 @@ export class SharedReads {
    * Reads without joining a read in flight, which may have started before
    * the commit the caller was just told about.
    */
-  readFresh(channel: string, afterSeq: number, limit: number): Promise<ReadResult> {
-    return this.store.read(channel, afterSeq, limit);
+  readFresh(
+    channel: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<ReadResult> {
+    return this.store.read(channel, afterSeq, limit, maxBytes);
   }
 }

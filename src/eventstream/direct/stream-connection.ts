@@ -3,7 +3,14 @@ import { formatCompositeEventId } from '../events/event-id';
 import { waitForDrain } from '../sse/drain';
 import { KEEP_ALIVE, encodeFrame, streamErrorFrame, streamResetFrame } from '../sse/sse-frames';
 import type { StoredEvent } from '../storage/event-store.interface';
+import { framesOfPage } from './page-frames';
 import type { SharedReads } from './shared-reads';
+
+/**
+ * Event data a page holds at most (plus one event): a page is written at
+ * once, so this is about the most a slow client's stream keeps in memory.
+ */
+const PAGE_BYTES = 256 * 1024;
 
 export interface StreamConnectionSettings {
   readonly pageSize: number;
@@ -143,11 +150,12 @@ export class StreamConnection {
   /** Sends the next page of `channel`; false when there was nothing to send. */
   private async deliverPage(channel: string): Promise<boolean> {
     const after = this.cursor(channel);
-    let result = await this.reads.read(channel, after, this.settings.pageSize);
+    const { pageSize } = this.settings;
+    let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES);
     if (result.status === 'events' && result.events.length === 0 && !this.closed) {
       // A shared read that began before the commit we heard of finds nothing
       // new; ask once more on our own rather than wait for the next commit.
-      result = await this.reads.readFresh(channel, after, this.settings.pageSize);
+      result = await this.reads.readFresh(channel, after, pageSize, PAGE_BYTES);
     }
     if (this.closed) return false;
     // Only the pump moves cursors once started, but a page must never be
@@ -161,17 +169,23 @@ export class StreamConnection {
       this.write(streamResetFrame([channel], this.currentId()));
       return true;
     }
-    const fresh = result.events.filter((event) => event.seq > after);
-    for (const event of fresh) this.writeEvent(event);
+    const { events } = result;
     this.raiseHead(channel, result.headSeq);
-    return fresh.length > 0;
+    if (events.length === 0) return false;
+    // The read asked for seqs after the cursor, and it has not moved since.
+    this.write(this.channels.length === 1 ? framesOfPage(events) : this.compositeFrames(events));
+    this.cursors.set(channel, events[events.length - 1].seq);
+    return true;
   }
 
-  private writeEvent(event: StoredEvent): void {
-    this.cursors.set(event.channel, event.seq);
-    this.write(
-      encodeFrame({ event: event.type, id: this.currentId(), data: JSON.stringify(event.data) }),
-    );
+  /** Frames whose ids carry this stream's position in each of its channels. */
+  private compositeFrames(events: readonly StoredEvent[]): string {
+    let text = '';
+    for (const event of events) {
+      this.cursors.set(event.channel, event.seq);
+      text += encodeFrame({ event: event.type, id: this.currentId(), data: event.json });
+    }
+    return text;
   }
 
   private currentId(): string {

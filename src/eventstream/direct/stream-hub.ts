@@ -38,6 +38,7 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
   private readonly all = new Set<StreamConnection>();
   private readonly reads: SharedReads;
   private unsubscribe?: () => void;
+  private resyncTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -66,6 +67,11 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
     heads: Map<string, number>;
   }> {
     this.unsubscribe ??= this.feed.subscribe(this);
+    // Announcements come after commits, from the instance that committed: one
+    // that died in between never told. Re-reading the heads now and then
+    // bounds how late such events are.
+    this.resyncTimer ??= setInterval(() => this.onResync(), this.config.stream.keepAliveMs);
+    this.resyncTimer.unref();
     await this.feed.ready();
     const connection = new StreamConnection(
       request.channels,
@@ -129,6 +135,7 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
   // every open stream has ended.
   beforeApplicationShutdown(): void {
     this.unsubscribe?.();
+    clearInterval(this.resyncTimer);
     for (const stream of this.all) stream.close('shutdown');
   }
 

@@ -61,7 +61,13 @@ export class GripResponder {
       let head: number | undefined = heads.get(channel);
       while (head === undefined || (cursors.get(channel) ?? 0) !== head) {
         const after = cursors.get(channel) ?? 0;
-        const result = await this.store.read(channel, after, this.config.stream.pageSize);
+        const result = await this.store.read(
+          channel,
+          after,
+          this.config.stream.pageSize,
+          // At least one event, which the loop below keeps or leaves for the next page.
+          Math.max(PAGE_BYTES - bytes, 1),
+        );
         if (result.status !== 'events') {
           cursors.set(channel, result.headSeq);
           head = result.headSeq;
@@ -76,7 +82,7 @@ export class GripResponder {
             encodeFrame({
               event: event.type,
               id: formatCompositeEventId(cursors),
-              data: JSON.stringify(event.data),
+              data: event.json,
             }),
           );
           const size = Buffer.byteLength(frame);

@@ -70,7 +70,10 @@ export interface EventStreamModuleOptions {
   maxChannelsPerStream?: number;
   /** Idle streams get a `keep-alive` event this often, in milliseconds. Default 20000. */
   keepAliveMs?: number;
-  /** Events read from the database per query while a stream catches up. Default 100. */
+  /**
+   * Events read from the database per query while a stream catches up (a page
+   * also stops at about 256 KiB of event data). Default 1000.
+   */
   replayPageSize?: number;
   /**
    * A stream whose client takes no data for this long while events wait is

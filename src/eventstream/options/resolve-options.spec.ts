@@ -46,7 +46,7 @@ describe('resolveOptions', () => {
         stream: {
           maxChannels: 10,
           keepAliveMs: 20_000,
-          pageSize: 100,
+          pageSize: 1000,
           slowClientTimeoutMs: 30_000,
         },
         eventPayloads: new Map(),

@@ -314,7 +314,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
     stream: {
       maxChannels: options.maxChannelsPerStream ?? 10,
       keepAliveMs: options.keepAliveMs ?? 20_000,
-      pageSize: options.replayPageSize ?? 100,
+      pageSize: options.replayPageSize ?? 1000,
       slowClientTimeoutMs: options.slowClientTimeoutMs ?? 30_000,
     },
     authorizer: options.authorizer ?? null,

@@ -23,6 +23,14 @@ export interface ChangeFeed {
    */
   ready(): Promise<void>;
   announcePermissionChange(userId: string, channel: string): Promise<void>;
+  /**
+   * Events this instance appended on its own (not in an app's transaction)
+   * are committed up to these seqs: its own subscribers hear it at once,
+   * other instances' soon after. Never throws; a failed announcement is
+   * retried, and each instance re-reads its heads now and then in case an
+   * announcement was lost with a dying process.
+   */
+  announceHeads(heads: ReadonlyMap<string, number>): void;
 }
 
 /** Injection token of the {@link ChangeFeed} in use. */

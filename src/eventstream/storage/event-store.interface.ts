@@ -13,8 +13,11 @@ export interface StoredEvent {
   /** Position in the channel: 1, 2, 3, … with no gaps, in commit order. */
   readonly seq: number;
   readonly type: string;
-  /** The decoded JSON data. */
-  readonly data: unknown;
+  /**
+   * The JSON text of the event's data, as stored: streams send it as it is,
+   * so it is never decoded and encoded again on the way out.
+   */
+  readonly json: string;
   readonly createdAt: Date;
 }
 
@@ -68,15 +71,24 @@ export interface TrimPolicy {
  */
 export interface EventStore {
   /**
-   * Stores all events in one transaction; resolves once they are committed,
-   * or, in the app's `transaction`, once they are written in it.
+   * Stores all events in one transaction; resolves once they are committed
+   * (the caller then announces them), or, in the app's `transaction`, once
+   * they are written in it (they are announced, with the `commitMarker`,
+   * only when it commits).
    */
   append(events: readonly NewEvent[], options?: AppendOptions): Promise<AppendedEvent[]>;
   /**
    * Reads up to `limit` events of `channel` with seq > `afterSeq`. Without
-   * `afterSeq`, reads from the oldest event kept.
+   * `afterSeq`, reads from the oldest event kept. With `maxBytes`, stops
+   * after the event that takes the page's JSON past that many bytes (so a
+   * page always has an event when there is one).
    */
-  read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult>;
+  read(
+    channel: string,
+    afterSeq: number | undefined,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<ReadResult>;
   /**
    * Reads the newest `limit` events of `channel` with seq < `beforeSeq`
    * (without it: the newest kept), oldest first, with the channel's head.

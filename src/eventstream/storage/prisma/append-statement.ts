@@ -15,6 +15,11 @@ export function preparedName(prefix: string, text: string): string {
 /** A pool, or one connection (for example inside a transaction of the app's). */
 export type Queryable = Pick<Pool, 'query'> | Pick<ClientBase, 'query'>;
 
+/** What an append NOTIFYs on commit: the heads, and a marker if given. */
+export interface Notify {
+  readonly commitMarker?: string;
+}
+
 export interface BumpedChannel {
   name: string;
   /** int8: a string through `pg`, a bigint through Prisma. */
@@ -30,8 +35,14 @@ export interface BumpedChannel {
  * lock, so it can only draw a higher seq after the first has committed:
  * commit order is seq order, with no gaps, across any number of pools and
  * processes. Counter rows are taken in channel-name order, so multi-channel
- * batches cannot deadlock. It NOTIFYs each channel's new head, which
- * Postgres delivers only on commit.
+ * batches cannot deadlock.
+ *
+ * In an app's transaction it also NOTIFYs each channel's new head (and the
+ * commit marker), which Postgres delivers only if that transaction commits.
+ * Its own appends do not: a transaction that NOTIFYs takes a database-wide
+ * lock from its commit until its WAL is flushed, so such commits go one at a
+ * time, however many channels they touch. Those heads are announced once
+ * the append has returned ({@link ChangeFeed.announceHeads}).
  *
  * It runs through `pg` directly, as a named prepared statement: parsed and
  * planned once per connection, with none of an ORM's per-query work.
@@ -41,6 +52,8 @@ export class AppendStatement {
   readonly text: string;
   private readonly name: string;
   private readonly notifyChannel: string;
+  /** The same for one event, without the set work: the common lone send. */
+  private readonly single: { readonly name: string; readonly text: string };
 
   constructor(schema: string) {
     const quoted = quoteIdentifier(schema);
@@ -68,20 +81,38 @@ export class AppendStatement {
         WHERE $5::text IS NOT NULL
       )
       SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
-             pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name) IS NULL AS notified,
+             (CASE WHEN $6::boolean
+               THEN pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name)
+             END) IS NULL AS notified,
              (SELECT count(*) FROM marked) AS marked
       FROM bumped b`;
     this.name = preparedName('eventstream_append', this.text);
+    const single = `
+      WITH bumped AS (
+        INSERT INTO ${quoted}."channels" AS c (name, last_seq) VALUES ($1::text, 1)
+        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + 1
+        RETURNING c.name, c.last_seq
+      ), inserted AS (
+        INSERT INTO ${quoted}."events" (channel, seq, type, data)
+        SELECT name, last_seq, $2::text, $3::text::json FROM bumped
+        RETURNING created_at
+      )
+      SELECT b.name, b.last_seq, (SELECT created_at FROM inserted) AS created_at FROM bumped b`;
+    this.single = { name: preparedName('eventstream_append1', single), text: single };
   }
 
-  /** Its parameters for `events`, and a marker to announce on commit. */
-  values(events: readonly NewEvent[], commitMarker?: string): unknown[] {
+  /**
+   * Its parameters for `events`. With `notify`, the heads (and the commit
+   * marker, if any) are NOTIFYed when the transaction commits.
+   */
+  values(events: readonly NewEvent[], notify: Notify | false): unknown[] {
     return [
       events.map((e) => e.channel),
       events.map((e) => e.type),
       events.map((e) => e.json),
       this.notifyChannel,
-      commitMarker ?? null,
+      (notify && notify.commitMarker) ?? null,
+      notify !== false,
     ];
   }
 
@@ -89,13 +120,14 @@ export class AppendStatement {
   async run(
     client: Queryable,
     events: readonly NewEvent[],
-    commitMarker?: string,
+    notify: Notify | false = false,
   ): Promise<AppendedEvent[]> {
-    const { rows } = await client.query<BumpedChannel>({
-      name: this.name,
-      text: this.text,
-      values: this.values(events, commitMarker),
-    });
+    const [first] = events;
+    const { rows } = await client.query<BumpedChannel>(
+      events.length === 1 && !notify
+        ? { ...this.single, values: [first.channel, first.type, first.json] }
+        : { name: this.name, text: this.text, values: this.values(events, notify) },
+    );
     return this.toAppended(events, rows);
   }
 

@@ -1,4 +1,4 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, type Notification, type PoolClient } from 'pg';
 import { messageOf } from '../../errors/error-message';
 import type { EventStreamConfig } from '../../options/eventstream-config';
@@ -6,21 +6,26 @@ import type { ChangeFeed, ChangeListener } from '../change-feed.interface';
 import { quoteIdentifier } from '../sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
+import { HeadAnnouncer } from './head-announcer';
 import { COMMIT_PREFIX, HEAD_PREFIX, PERMISSION_PREFIX, notifyChannel } from './notify-channel';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
 
 /**
- * A {@link ChangeFeed} over Postgres LISTEN/NOTIFY. Appends notify in the
- * same statement that writes the events, so a notification is sent if and
- * only if they commit. One connection per instance listens; it reconnects
- * with backoff, and listeners resync after every reconnect.
+ * A {@link ChangeFeed} over Postgres LISTEN/NOTIFY. Appends in an app's
+ * transaction notify in the statement that writes the events, so only if
+ * it commits; this instance's own appends are announced after they commit
+ * ({@link HeadAnnouncer}). One connection per instance listens; it
+ * reconnects with backoff, and listeners resync after every reconnect.
  */
-export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
+export class PostgresChangeFeed
+  implements ChangeFeed, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('EventStream');
   private readonly listeners = new Set<ChangeListener>();
   private readonly channel: string;
+  private readonly announcer: HeadAnnouncer;
   private connection?: Client | PoolClient;
   private connecting?: Promise<void>;
   private retryMs = RETRY_MIN_MS;
@@ -33,6 +38,14 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
     private readonly config: EventStreamConfig,
   ) {
     this.channel = notifyChannel(config.schema);
+    this.announcer = new HeadAnnouncer(database.pool, this.channel);
+  }
+
+  announceHeads(heads: ReadonlyMap<string, number>): void {
+    heads.forEach((seq, channel) => {
+      for (const listener of this.listeners) listener.onHead(channel, seq);
+    });
+    this.announcer.announce(heads);
   }
 
   subscribe(listener: ChangeListener): () => void {
@@ -60,6 +73,11 @@ export class PostgresChangeFeed implements ChangeFeed, OnApplicationShutdown {
     if (this.connection || this.closed) return Promise.resolve();
     this.connecting ??= this.listen().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  // Before the pool closes (on shutdown).
+  beforeApplicationShutdown(): Promise<void> {
+    return this.announcer.close();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -31,7 +31,7 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
     channel,
     seq: Number(row.seq),
     type: row.type as string,
-    data: JSON.parse(row.data as string) as unknown,
+    json: row.data as string,
     createdAt: row.created_at as Date,
   };
 }
@@ -62,19 +62,29 @@ export class PrismaEventStore implements EventStore {
     const events = `${schema}."events"`;
     this.appendStatement = new AppendStatement(database.schema);
     // One statement, so one snapshot: the channel's head beside a page of its events.
-    const page = (condition: string, order: 'ASC' | 'DESC') => `
-      SELECT c.last_seq AS head, e.seq, e.type, e.data::text AS data, e.created_at
+    const page = (condition: string, order: 'ASC' | 'DESC', rows: (limited: string) => string) => `
+      SELECT c.last_seq AS head, e.seq, e.type, e.data, e.created_at
       FROM (SELECT $1::text AS name) wanted
       LEFT JOIN ${channels} c ON c.name = wanted.name
-      LEFT JOIN LATERAL (
-        SELECT seq, type, data, created_at FROM ${events}
+      LEFT JOIN LATERAL (${rows(`
+        SELECT seq, type, data::text AS data, created_at FROM ${events}
         WHERE channel = wanted.name AND ${condition}
-        ORDER BY seq ${order} LIMIT $3::int
+        ORDER BY seq ${order} LIMIT $3::int`)}
       ) e ON true
       ORDER BY e.seq`;
-    this.readSql = page('seq > $2::bigint', 'ASC');
+    // Rows up to the one that takes the page's data past $4 bytes.
+    const byteCapped = (limited: string) => `
+        SELECT seq, type, data, created_at FROM (
+          SELECT *, sum(octet_length(data)) OVER (ORDER BY seq) - octet_length(data) AS before
+          FROM (${limited}) limited
+        ) sized WHERE before < $4::bigint`;
+    this.readSql = page('seq > $2::bigint', 'ASC', byteCapped);
     this.readName = preparedName('eventstream_read', this.readSql);
-    this.readLatestSql = page('seq < COALESCE($2::bigint, 9223372036854775807)', 'DESC');
+    this.readLatestSql = page(
+      'seq < COALESCE($2::bigint, 9223372036854775807)',
+      'DESC',
+      (limited) => limited,
+    );
     // Both trims delete a prefix of each channel (seq <= bound), so what is
     // kept is always a contiguous range, and neither touches counter rows, so
     // writers are never blocked by a trim.
@@ -110,17 +120,19 @@ export class PrismaEventStore implements EventStore {
     if (events.length === 0) return [];
     const statement = this.appendStatement;
     try {
-      if (!options.transaction) {
+      const { transaction, commitMarker } = options;
+      if (!transaction) {
         // A marker is for one caller's commit only: such an append goes alone.
-        return options.commitMarker === undefined
+        return commitMarker === undefined
           ? await this.groupFor(events).append(events)
-          : await statement.run(this.database.pool, events, options.commitMarker);
+          : await statement.run(this.database.pool, events, { commitMarker });
       }
       // In the app's transaction, through its own client: not prepared,
-      // since that client may be Prisma's.
-      const rows = await transactionRunner(options.transaction)<BumpedChannel>(
+      // since that client may be Prisma's. Only Postgres knows when it
+      // commits, so it announces the heads then.
+      const rows = await transactionRunner(transaction)<BumpedChannel>(
         statement.text,
-        statement.values(events, options.commitMarker),
+        statement.values(events, { commitMarker }),
       );
       return statement.toAppended(events, rows);
     } catch (error) {
@@ -148,7 +160,12 @@ export class PrismaEventStore implements EventStore {
     return group;
   }
 
-  async read(channel: string, afterSeq: number | undefined, limit: number): Promise<ReadResult> {
+  async read(
+    channel: string,
+    afterSeq: number | undefined,
+    limit: number,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<ReadResult> {
     let rows: ReadRow[];
     try {
       // One statement, so one snapshot: the head and the events agree, and
@@ -158,7 +175,7 @@ export class PrismaEventStore implements EventStore {
       ({ rows } = await this.database.pool.query<ReadRow>({
         name: this.readName,
         text: this.readSql,
-        values: [channel, afterSeq ?? 0, limit],
+        values: [channel, afterSeq ?? 0, limit, maxBytes],
       }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);

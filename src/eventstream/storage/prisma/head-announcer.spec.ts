@@ -1,0 +1,85 @@
+import { Logger } from '@nestjs/common';
+import type { QueryConfig } from 'pg';
+import { HeadAnnouncer } from './head-announcer';
+
+/** A database seam whose statements the test finishes one by one. */
+class FakeDatabase {
+  readonly statements: { payloads: string[]; finish: (error?: Error) => void }[] = [];
+
+  query(config: QueryConfig): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const [, payloads] = config.values as [string, string[]];
+      this.statements.push({
+        payloads,
+        finish: (error) => (error ? reject(error) : resolve({ rows: [] })),
+      });
+    });
+  }
+}
+
+const heads = (...entries: [string, number][]) => new Map(entries);
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('HeadAnnouncer', () => {
+  let database: FakeDatabase;
+  let announcer: HeadAnnouncer;
+
+  beforeEach(() => {
+    database = new FakeDatabase();
+    announcer = new HeadAnnouncer(database as never, 'es_eventstream');
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('announces at once, and merges what comes meanwhile into one next statement', async () => {
+    announcer.announce(heads(['a', 1]));
+    expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a']]);
+    announcer.announce(heads(['a', 2], ['b', 7]));
+    announcer.announce(heads(['a', 3]));
+    announcer.announce(heads(['b', 5]));
+    expect(database.statements).toHaveLength(1);
+    database.statements[0].finish();
+    await settle();
+    expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a'], ['h 3 a', 'h 7 b']]);
+  });
+
+  it('says a failed statement’s heads again later, with newer ones merged in', async () => {
+    jest.useFakeTimers();
+    announcer.announce(heads(['a', 1], ['b', 1]));
+    announcer.announce(heads(['a', 2]));
+    database.statements[0].finish(new Error('connection lost'));
+    await jest.advanceTimersByTimeAsync(0);
+    // Nothing is sent while it waits to retry.
+    announcer.announce(heads(['a', 3]));
+    expect(database.statements).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(database.statements.map((s) => s.payloads)[1]).toEqual(['h 3 a', 'h 1 b']);
+  });
+
+  it('sends what is still pending when closed, and nothing after', async () => {
+    announcer.announce(heads(['a', 1]));
+    announcer.announce(heads(['a', 2]));
+    const closed = announcer.close();
+    database.statements[0].finish();
+    await settle();
+    expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a'], ['h 2 a']]);
+    database.statements[1].finish();
+    await closed;
+    announcer.announce(heads(['a', 3]));
+    expect(database.statements).toHaveLength(2);
+  });
+
+  it('splits many channels into statements of at most 1,000 notifications', async () => {
+    announcer.announce(heads(['first', 1]));
+    announcer.announce(new Map(Array.from({ length: 2_500 }, (_, i) => [`c${i}`, i + 1])));
+    database.statements[0].finish();
+    for (let i = 1; i <= 3; i++) {
+      await settle();
+      database.statements[i].finish();
+    }
+    expect(database.statements.map((s) => s.payloads.length)).toEqual([1, 1_000, 1_000, 500]);
+  });
+});
