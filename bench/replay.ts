@@ -16,6 +16,13 @@ export interface ReplayFigure {
   readonly ratio: number;
   /** Server RSS growth at its peak during the library's replay. */
   readonly peakRssGrowthMiB: number;
+  /**
+   * Growth of what the server holds (heap and buffers after a full
+   * collection) at its peak during a further, untimed replay: RSS also counts
+   * what the allocator keeps after garbage is freed, such as the young
+   * generation grown to its maximum by a fast stream of short-lived objects.
+   */
+  readonly peakLiveGrowthMiB: number;
   /** What the client received. */
   readonly streamedMiB: number;
   readonly load: number;
@@ -97,6 +104,10 @@ export async function benchReplay(databaseUrl: string, scale: Scale): Promise<Re
         // Let the server notice the client left before the next round.
         await until(async () => (await server.stats()).streams === 0, 10_000, 'stream closed');
       }
+      const liveBefore = (await server.call({ cmd: 'watch-live' })) as number;
+      await reconnect(appPort!, `/events?channel=${CHANNEL}`, `${CHANNEL}:${after}`, total);
+      const livePeak = ((await server.call({ cmd: 'peak-live' })) as number) - liveBefore;
+      await until(async () => (await server.stats()).streams === 0, 10_000, 'stream closed');
       const median = (runs: { first: number; last: number }[], key: 'first' | 'last') =>
         runs.map((run) => run[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
       figures.push({
@@ -107,6 +118,7 @@ export async function benchReplay(databaseUrl: string, scale: Scale): Promise<Re
         baselineLastEventMs: round(median(raw, 'last')),
         ratio: round(median(ours, 'last') / median(raw, 'last')),
         peakRssGrowthMiB: round(peak / 2 ** 20, 1),
+        peakLiveGrowthMiB: round(livePeak / 2 ** 20, 1),
         streamedMiB: round(ours[0].bytes / 2 ** 20, 1),
         load: load(),
       });

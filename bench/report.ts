@@ -60,9 +60,12 @@ export function targets({ writes, delivery, memory, replay }: Figures): Target[]
   });
   const large = replay.find((r) => r.behind === 100_000);
   list.push({
-    target: 'Replay of 100,000 events: flat memory (peak RSS growth < 1/4 of the bytes streamed)',
-    figure: large ? `${large.peakRssGrowthMiB} MiB for ${large.streamedMiB} MiB streamed` : '-',
-    met: large ? large.peakRssGrowthMiB < large.streamedMiB / 4 : null,
+    target:
+      'Replay of 100,000 events: flat memory (peak live memory growth < 1/4 of the bytes streamed)',
+    figure: large
+      ? `${large.peakLiveGrowthMiB} MiB live (${large.peakRssGrowthMiB} MiB RSS) for ${large.streamedMiB} MiB streamed`
+      : '-',
+    met: large ? large.peakLiveGrowthMiB < large.streamedMiB / 4 : null,
   });
   for (const m of memory) {
     list.push({
@@ -151,6 +154,7 @@ export function report(results: Results): string {
         'raw last',
         'ratio',
         'peak RSS growth',
+        'peak live growth',
         'streamed',
         'load',
       ],
@@ -162,6 +166,7 @@ export function report(results: Results): string {
         r.baselineLastEventMs,
         `${r.ratio}x`,
         `${r.peakRssGrowthMiB} MiB`,
+        `${r.peakLiveGrowthMiB} MiB`,
         `${r.streamedMiB} MiB`,
         r.load,
       ]),

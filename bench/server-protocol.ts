@@ -30,6 +30,8 @@ export type ServerCommand =
   | { readonly cmd: 'memory' }
   | { readonly cmd: 'watch-rss' }
   | { readonly cmd: 'peak-rss' }
+  | { readonly cmd: 'watch-live' }
+  | { readonly cmd: 'peak-live' }
   | { readonly cmd: 'stop' };
 
 export interface ServerReply {
