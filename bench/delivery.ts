@@ -21,7 +21,10 @@ export interface DeliveryFigure {
   /** Deliveries expected but not received, and received out of order. */
   readonly lost: number;
   readonly outOfOrder: number;
-  /** Clients that had to connect again after Pushpin answered 502. */
+  /**
+   * Clients that had to connect again: Pushpin answered 502 or 500, or closed the stream (see
+   * connectClients).
+   */
   readonly connectRetries: number;
   readonly load: number;
 }
@@ -45,33 +48,47 @@ interface Connected {
   /** Per client: the last seq received. */
   readonly lastSeq: Int32Array;
   outOfOrder: number;
-  /** Connections tried again after a 502. */
+  /** Connections tried again: refused (502, 500), or closed by Pushpin before or after they opened. */
   retries: number;
+  /** Closes every client and stops any retry still to come. */
+  close(): void;
 }
 
 const seqOf = (event: SseEvent) => Number(event.id.slice(event.id.lastIndexOf(':') + 1));
 
-/** Connects `count` clients, a bounded number at a time, and waits for each one's `stream-open`. */
+/**
+ * Connects `count` clients, a bounded number at a time, and waits for each one's `stream-open`.
+ * A client whose connection is refused or closed tries again, as an EventSource would (from
+ * its last event id), at most five times; every retry is counted.
+ */
 async function connectClients(
   count: number,
   port: number,
   path: string,
   onTick: (client: number, event: SseEvent) => void,
 ): Promise<Connected> {
+  let stopped = false;
   const connected: Connected = {
     clients: [],
     lastSeq: new Int32Array(count),
     outOfOrder: 0,
     retries: 0,
+    close: () => {
+      stopped = true;
+      connected.clients.forEach((client) => client.close());
+    },
   };
+  const lastEventId: string[] = [];
   let opened = 0;
   let failed: string | undefined;
   const waiting: (() => void)[] = [];
   const open = (index: number, attempt: number) => {
+    if (stopped) return;
     let isOpen = false;
     connected.clients[index] = new SseClient({
       port,
       path,
+      lastEventId: lastEventId[index],
       onEvent: (event) => {
         if (event.type === 'stream-open') {
           isOpen = true;
@@ -85,16 +102,25 @@ async function connectClients(
           connected.outOfOrder++;
         }
         connected.lastSeq[index] = seq;
+        lastEventId[index] = event.id;
         onTick(index, event);
       },
       onClose: (client, error) => {
         // Pushpin answers 502 when a pooled connection to the origin turns
         // out dead (the previous run's server had the same port), and 500
         // "Accept service unavailable" when its handler falls behind with
-        // new streams: a client tries again, as an EventSource would, and
-        // the retry is counted. So is a stream closed before it opened.
+        // new streams. And Pushpin before 1.41 closes a stream now and then
+        // just after it opened: its connection manager (condure) sends a
+        // keep-alive to pushpin-proxy after it handed the connection over to
+        // pushpin-handler, which then sees a gap in the message sequence,
+        // logs "received message out of sequence, canceling" and drops the
+        // client (fastly/pushpin#48072, fixed in 1.41). The more streams open
+        // at once, the more often. A client tries again, as an EventSource
+        // would, and the retry is counted.
+        if (stopped) return;
         const refused = client.status === 502 || client.status === 500;
-        if ((refused || (client.status === 200 && !isOpen)) && attempt < 5) {
+        if ((refused || client.status === 200) && attempt < 5) {
+          if (isOpen) opened--;
           connected.retries++;
           setTimeout(() => open(index, attempt + 1), 200 * (attempt + 1));
           return;
@@ -107,15 +133,20 @@ async function connectClients(
       },
     });
   };
-  for (let index = 0; index < count; index++) {
-    while (index - opened >= CONNECTING_AT_ONCE && !failed) {
-      await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    for (let index = 0; index < count; index++) {
+      while (index - opened >= CONNECTING_AT_ONCE && !failed) {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
+      if (failed) break;
+      open(index, 0);
     }
-    if (failed) break;
-    open(index, 0);
+    await until(() => opened >= count || failed !== undefined, 120_000, `${count} clients to open`);
+    if (failed) throw new Error(failed);
+  } catch (error) {
+    connected.close();
+    throw error;
   }
-  await until(() => opened >= count || failed !== undefined, 120_000, `${count} clients to open`);
-  if (failed) throw new Error(failed);
   return connected;
 }
 
@@ -233,7 +264,7 @@ async function deliveryRun(
       load: load(),
     };
   } finally {
-    connected?.clients.forEach((client) => client.close());
+    connected?.close();
     await server.stop();
   }
 }
@@ -251,9 +282,15 @@ async function baselineMemory(context: DeliveryContext, streams: number): Promis
     const after = await server.memory();
     return (after.rss - before.rss) / streams;
   } finally {
-    connected?.clients.forEach((client) => client.close());
+    connected?.close();
     await server.stop();
   }
+}
+
+/** Streams Pushpin has dropped just after they opened, by its log (see connectClients). */
+async function handoffDrops(pushpin: RunningPushpin): Promise<number> {
+  const logs = await pushpin.logs();
+  return logs.match(/zhttp server: error id=\S+ received message out of sequence/g)?.length ?? 0;
 }
 
 /**
@@ -269,10 +306,13 @@ export async function benchDelivery(
   for (const { clients, perSecond } of context.scale.delivery) {
     for (const mode of ['bare-pushpin', 'pushpin', 'direct'] as const) {
       const measured: { bytesPerStream?: number; heapBytesPerStream?: number } = {};
+      const dropsBefore = await handoffDrops(context.pushpin);
       const figure = await deliveryRun(context, mode, clients, perSecond, measured);
+      const drops = (await handoffDrops(context.pushpin)) - dropsBefore;
       context.log(
         `delivery ${mode} ${clients} clients x ${perSecond}/s: p50 ${figure.p50Ms} ms, ` +
-          `p99 ${figure.p99Ms} ms, lost ${figure.lost}, load ${figure.load}`,
+          `p99 ${figure.p99Ms} ms, lost ${figure.lost}, reconnects ${figure.connectRetries} ` +
+          `(${drops} dropped by Pushpin at handoff), load ${figure.load}`,
       );
       delivery.push(figure);
       if (mode === 'direct' && context.scale.memoryStreams.includes(clients)) {

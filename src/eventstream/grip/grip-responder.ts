@@ -6,7 +6,12 @@ import type { EventStreamConfig } from '../options/eventstream-config';
 import { STREAM_OPEN, encodeFrame, streamResetFrame } from '../sse/sse-frames';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
-import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
+import {
+  escapePercent,
+  pushpinChannel,
+  pushpinLinkChannel,
+  pushpinUserChannel,
+} from './grip-names';
 import { signNextLink } from './next-link-token';
 
 // Pushpin refuses a GRIP response over 100 000 bytes; pages stay well under.
@@ -124,7 +129,12 @@ export class GripResponder {
     const parts = channels.map(
       (c) => `${pushpinChannel(c)}; prev-id=${cursors.get(c) ?? 0}; filter=build-id`,
     );
-    if (userId !== undefined) parts.push(`${pushpinUserChannel(userId)}; filter=require-sub`);
+    if (userId !== undefined) {
+      parts.push(`${pushpinUserChannel(userId)}; filter=require-sub`);
+      // Last: should Pushpin's connection_subscription_max cut the list,
+      // this is the one to lose.
+      parts.push(`${pushpinLinkChannel(userId)}; prev-id=0`);
+    }
     return parts.join(', ');
   }
 
