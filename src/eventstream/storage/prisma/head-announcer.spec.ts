@@ -18,13 +18,15 @@ class FakeDatabase {
 }
 
 const heads = (...entries: [string, number][]) => new Map(entries);
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+/** Lets the announcer go on: settles promises, and runs timers due within `ms`. */
+const advance = (ms = 0) => jest.advanceTimersByTimeAsync(ms);
 
 describe('HeadAnnouncer', () => {
   let database: FakeDatabase;
   let announcer: HeadAnnouncer;
 
   beforeEach(() => {
+    jest.useFakeTimers();
     database = new FakeDatabase();
     announcer = new HeadAnnouncer(database as never, 'es_eventstream');
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
@@ -34,28 +36,33 @@ describe('HeadAnnouncer', () => {
     jest.restoreAllMocks();
   });
 
-  it('announces at once, and merges what comes meanwhile into one next statement', async () => {
+  it('announces at once, then merges what comes within 5 ms into one next statement', async () => {
     announcer.announce(heads(['a', 1]));
     expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a']]);
     announcer.announce(heads(['a', 2], ['b', 7]));
     announcer.announce(heads(['a', 3]));
+    database.statements[0].finish();
+    await advance(4);
     announcer.announce(heads(['b', 5]));
     expect(database.statements).toHaveLength(1);
-    database.statements[0].finish();
-    await settle();
+    await advance(1);
     expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a'], ['h 3 a', 'h 7 b']]);
+    database.statements[1].finish();
+    // Idle again: the next one goes at once.
+    await advance(5);
+    announcer.announce(heads(['c', 1]));
+    expect(database.statements.map((s) => s.payloads)[2]).toEqual(['h 1 c']);
   });
 
   it('says a failed statement’s heads again later, with newer ones merged in', async () => {
-    jest.useFakeTimers();
     announcer.announce(heads(['a', 1], ['b', 1]));
     announcer.announce(heads(['a', 2]));
     database.statements[0].finish(new Error('connection lost'));
-    await jest.advanceTimersByTimeAsync(0);
+    await advance();
     // Nothing is sent while it waits to retry.
     announcer.announce(heads(['a', 3]));
     expect(database.statements).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(100);
+    await advance(100);
     expect(database.statements.map((s) => s.payloads)[1]).toEqual(['h 3 a', 'h 1 b']);
   });
 
@@ -64,9 +71,10 @@ describe('HeadAnnouncer', () => {
     announcer.announce(heads(['a', 2]));
     const closed = announcer.close();
     database.statements[0].finish();
-    await settle();
+    await advance(5);
     expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a'], ['h 2 a']]);
     database.statements[1].finish();
+    await advance(5);
     await closed;
     announcer.announce(heads(['a', 3]));
     expect(database.statements).toHaveLength(2);
@@ -77,7 +85,7 @@ describe('HeadAnnouncer', () => {
     announcer.announce(new Map(Array.from({ length: 2_500 }, (_, i) => [`c${i}`, i + 1])));
     database.statements[0].finish();
     for (let i = 1; i <= 3; i++) {
-      await settle();
+      await advance(5);
       database.statements[i].finish();
     }
     expect(database.statements.map((s) => s.payloads.length)).toEqual([1, 1_000, 1_000, 500]);

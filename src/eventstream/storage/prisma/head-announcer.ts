@@ -6,6 +6,11 @@ import { HEAD_PREFIX } from './notify-channel';
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/**
+ * Least time between two statements: a first announcement goes at once,
+ * later ones wait at most this long.
+ */
+const SPACING_MS = 5;
 /** Notifications in one statement; each is at most about 150 bytes. */
 const MAX_BATCH = 1_000;
 
@@ -17,9 +22,10 @@ const MAX_BATCH = 1_000;
  * and commit without waiting for the flush (`synchronous_commit = off`: a
  * notification needs no durability), so they hold it for a moment only.
  *
- * One statement is in flight at a time; heads that come meanwhile are
- * merged, per channel, into the next one. A failed statement is retried
- * with the heads still to say, so a notification is late at worst.
+ * One statement is in flight at a time, and the next one goes at least
+ * {@link SPACING_MS} later; heads that come meanwhile are merged, per
+ * channel, into it. A failed statement is retried with the heads still to
+ * say, so a notification is late at worst.
  */
 export class HeadAnnouncer {
   private readonly logger = new Logger('EventStream');
@@ -63,6 +69,9 @@ export class HeadAnnouncer {
           this.scheduleRetry(error);
           return;
         }
+        // What comes in the next moment goes together: a lone caller sending
+        // one event after another would otherwise double the transactions.
+        if (!this.closed) await new Promise((resolve) => setTimeout(resolve, SPACING_MS));
       }
     } finally {
       this.flushing = undefined;
