@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { EventStoreUnavailableError } from '../src/eventstream';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
@@ -61,5 +62,30 @@ describe('database outage', () => {
       { seq: 3, data: '3' },
       { seq: 4, data: '4' },
     ]);
+  });
+
+  it('cancels a send that times out before it commits, so its failure is certain', async () => {
+    // An app transaction holds the channel's counter row past the timeout.
+    const holder = new Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        "INSERT INTO eventstream.channels (name, last_seq) VALUES ('held', 0) " +
+          'ON CONFLICT (name) DO UPDATE SET last_seq = eventstream.channels.last_seq',
+      );
+      const waiting = stream.events.sendEvent('held', 't', 'timed out');
+      await expect(waiting).rejects.toThrow(EventStoreUnavailableError);
+      await holder.query('COMMIT');
+      // Had only the client given up, the statement would still be waiting
+      // for the lock, and would commit now.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(
+        await db.query('SELECT seq FROM eventstream.events WHERE channel = $1', ['held']),
+      ).toEqual([]);
+      expect((await stream.events.sendEvent('held', 't', 'next')).seq).toBe(1);
+    } finally {
+      await holder.end();
+    }
   });
 });

@@ -8,6 +8,8 @@ import type { EventStreamConfig } from '../../options/eventstream-config';
 import { toStoreError } from '../store-errors';
 import { PrismaClient } from './generated/client';
 
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
+
 /**
  * The library's connection to Postgres: a `pg` pool and the Prisma client
  * that runs on it through the driver adapter (no engine binary).
@@ -37,8 +39,11 @@ export class EventDatabase implements OnApplicationShutdown {
             connectionString: connection.url,
             max: connection.poolSize,
             connectionTimeoutMillis: connection.connectTimeoutMs,
-            query_timeout: connection.queryTimeoutMs,
+            // Postgres cancels a statement first, before it commits, so a send
+            // that times out is known not to have happened; the client's own
+            // timeout, a moment later, is for a connection that hangs.
             statement_timeout: connection.queryTimeoutMs,
+            query_timeout: connection.queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
             idleTimeoutMillis: 30_000,
             keepAlive: true,
             application_name: 'nestjs-eventstream',
