@@ -140,6 +140,20 @@ describe('GRIP mode through a real Pushpin', () => {
     ]);
   });
 
+  it('replays the largest event it takes, % escapes and all, and refuses a larger one', async () => {
+    // 65,536 bytes of JSON once each % is escaped: a quoted string of 32,767 of them.
+    const largest = '%'.repeat(32_767);
+    await app.events.sendEvent('largest', 'n', largest);
+    await expect(app.events.sendEvent('largest', 'n', `${largest}%`)).rejects.toThrow(
+      /65538 bytes \(with each % counted twice, as GRIP replies escape it\)/,
+    );
+    const client = connect('channel=largest&lastEventId=largest:0');
+    await client.until((c) => c.events('n').length === 1);
+    expect(client.events('n').map((e) => [e.id, JSON.parse(e.data) as string])).toEqual([
+      ['largest:1', largest],
+    ]);
+  });
+
   it('replays a backlog larger than one GRIP response in pages, in order', async () => {
     const padding = 'x'.repeat(1_000);
     for (let from = 1; from <= 300; from += 100) {

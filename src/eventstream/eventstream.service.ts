@@ -344,6 +344,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
     assertValidChannel(event.channel, limits);
     assertValidEventType(event.type, limits);
     assertValidPayload(event.type, event.data, this.config.eventPayloads.get(event.type));
-    return { channel: event.channel, type: event.type, json: encodeEventData(event.data, limits) };
+    const json = encodeEventData(event.data, limits, this.config.grip !== null);
+    return { channel: event.channel, type: event.type, json };
   }
 }

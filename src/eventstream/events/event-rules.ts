@@ -59,8 +59,13 @@ export function assertValidEventType(type: unknown, limits: EventLimits): assert
   }
 }
 
-/** Encodes data once as the JSON text that is stored and sent to clients. */
-export function encodeEventData(data: unknown, limits: EventLimits): string {
+/**
+ * Encodes data once as the JSON text that is stored and sent to clients.
+ * `forGrip`: each `%` counts twice toward the size limit, as the GRIP
+ * replies that replay the event escape it, and a reply must stay under
+ * Pushpin's limit.
+ */
+export function encodeEventData(data: unknown, limits: EventLimits, forGrip = false): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
@@ -72,10 +77,12 @@ export function encodeEventData(data: unknown, limits: EventLimits): string {
   if (json === undefined) {
     throw new InvalidEventDataError(`${typeof data} cannot be encoded as JSON`);
   }
-  const bytes = Buffer.byteLength(json, 'utf8');
+  const escapes = forGrip && json.includes('%') ? (json.match(/%/g) as string[]).length : 0;
+  const bytes = Buffer.byteLength(json, 'utf8') + escapes;
   if (bytes > limits.maxDataBytes) {
+    const counted = escapes > 0 ? ' (with each % counted twice, as GRIP replies escape it)' : '';
     throw new InvalidEventDataError(
-      `its JSON encoding is ${bytes} bytes, more than the limit of ${limits.maxDataBytes}`,
+      `its JSON encoding is ${bytes} bytes${counted}, more than the limit of ${limits.maxDataBytes}`,
     );
   }
   return json;

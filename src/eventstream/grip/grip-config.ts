@@ -19,6 +19,13 @@ export interface GripSettings {
   readonly publishTimeoutMs: number;
 }
 
+/**
+ * Largest event data in GRIP mode (`limits.maxDataBytes`), escaped: Pushpin
+ * refuses a GRIP reply over 100,000 bytes, and a reply that replays an event
+ * carries it whole, with its id and type and the reply's headers.
+ */
+export const GRIP_MAX_DATA_BYTES = 64 * 1024;
+
 export function resolveGripSettings(options: GripOptions): GripSettings {
   const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
   if (urls.length === 0) throw new Error('grip.url needs at least one proxy');

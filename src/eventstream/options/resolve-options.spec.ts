@@ -186,6 +186,21 @@ describe('resolveOptions', () => {
       });
     });
 
+    test('keeps event data within what a GRIP reply can carry, with grip only', () => {
+      const grip = { url: 'http://127.0.0.1:5561/?key=k' };
+      expect(() =>
+        resolveOptions({ databaseUrl: URL, grip, limits: { maxDataBytes: 65_537 } }),
+      ).toThrow(/limits.maxDataBytes: at most 65536 with grip/);
+      expect(
+        resolveOptions({ databaseUrl: URL, grip, limits: { maxDataBytes: 65_536 } }).limits
+          .maxDataBytes,
+      ).toBe(65_536);
+      expect(
+        resolveOptions({ databaseUrl: URL, limits: { maxDataBytes: 1_000_000 } }).limits
+          .maxDataBytes,
+      ).toBe(1_000_000);
+    });
+
     test('keeps the default for a limit given as undefined', () => {
       const config = resolveOptions({
         databaseUrl: URL,

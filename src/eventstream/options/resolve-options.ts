@@ -24,7 +24,7 @@ import {
 } from '../auth/user-identity';
 import { messageOf } from '../errors/error-message';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
-import { type GripSettings, resolveGripSettings } from '../grip/grip-config';
+import { GRIP_MAX_DATA_BYTES, type GripSettings, resolveGripSettings } from '../grip/grip-config';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamConfig, RetentionPolicy } from './eventstream-config';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
@@ -287,6 +287,11 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
       grip = resolveGripSettings(options.grip);
     } catch (error) {
       problems.push(`grip: ${messageOf(error)}`);
+    }
+    if ((options.limits?.maxDataBytes ?? 0) > GRIP_MAX_DATA_BYTES) {
+      problems.push(
+        `limits.maxDataBytes: at most ${GRIP_MAX_DATA_BYTES} with grip, since a GRIP reply that replays an event must stay under Pushpin's limit of 100,000 bytes`,
+      );
     }
   }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
