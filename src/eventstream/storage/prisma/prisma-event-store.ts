@@ -38,9 +38,10 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
 
 /**
  * The default {@link EventStore}: Postgres, on the pool the Prisma client
- * runs on. Appends and reads run as prepared statements through `pg` itself
- * (appends in an app's transaction through its client); the rest goes
- * through Prisma.
+ * runs on. Every query runs through `pg` itself, reads and appends as
+ * prepared statements (appends in an app's transaction through its client):
+ * Prisma's first query would load its WebAssembly query compiler, about
+ * 70 MiB of RSS that a process never gives back.
  *
  * Appends are one statement ({@link AppendStatement}), so one round trip and
  * one implicit transaction; concurrent appends share one
@@ -53,6 +54,7 @@ export class PrismaEventStore implements EventStore {
   private readonly readSql: string;
   private readonly readName: string;
   private readonly readLatestSql: string;
+  private readonly readLatestName: string;
   private readonly headsSql: string;
   private readonly headsName: string;
   private readonly trimByCountSql: string;
@@ -77,6 +79,7 @@ export class PrismaEventStore implements EventStore {
     this.readSql = page('seq > $2::bigint', 'ASC');
     this.readName = preparedName('eventstream_read', this.readSql);
     this.readLatestSql = page('seq < COALESCE($2::bigint, 9223372036854775807)', 'DESC');
+    this.readLatestName = preparedName('eventstream_read_latest', this.readLatestSql);
     this.headsSql = `SELECT name, last_seq FROM ${channels} WHERE name = ANY($1::text[])`;
     this.headsName = preparedName('eventstream_heads', this.headsSql);
     // Both trims delete a prefix of each channel (seq <= bound), so what is
@@ -187,12 +190,11 @@ export class PrismaEventStore implements EventStore {
     let rows: ReadRow[];
     try {
       // One more than asked tells whether older events are kept.
-      rows = await this.database.prisma.$queryRawUnsafe<ReadRow[]>(
-        this.readLatestSql,
-        channel,
-        beforeSeq ?? null,
-        limit + 1,
-      );
+      ({ rows } = await this.database.pool.query<ReadRow>({
+        name: this.readLatestName,
+        text: this.readLatestSql,
+        values: [channel, beforeSeq ?? null, limit + 1],
+      }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }
@@ -204,10 +206,7 @@ export class PrismaEventStore implements EventStore {
 
   async headSeqs(channels: readonly string[]): Promise<Map<string, number>> {
     try {
-      // Through `pg` as a prepared statement, like reads: every direct stream
-      // runs this as it opens, and a Prisma query costs more garbage per call
-      // (and the first one loads Prisma's WebAssembly query compiler: about
-      // 70 MiB of RSS, never given back).
+      // Every direct stream runs this as it opens: a prepared statement.
       const { rows } = await this.database.pool.query<{ name: string; last_seq: string }>({
         name: this.headsName,
         text: this.headsSql,
@@ -242,7 +241,7 @@ export class PrismaEventStore implements EventStore {
   private async deleteInBatches(sql: string, bound: number | Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await this.database.prisma.$executeRawUnsafe(sql, bound, TRIM_BATCH);
+      const deleted = (await this.database.pool.query(sql, [bound, TRIM_BATCH])).rowCount ?? 0;
       total += deleted;
       if (deleted < TRIM_BATCH) return total;
     }
