@@ -180,7 +180,8 @@ async function deliveryRun(
   mode: DeliveryMode,
   clients: number,
   perSecond: number,
-  memory: { bytesPerStream?: number; heapBytesPerStream?: number },
+  /** Measure memory per idle stream into this (direct mode). */
+  memory?: { bytesPerStream?: number; heapBytesPerStream?: number },
 ): Promise<DeliveryFigure> {
   const { pushpin } = context;
   const channel = `${mode}-${clients}-${Date.now()}`;
@@ -205,7 +206,7 @@ async function deliveryRun(
   let lastReceived = 0;
   let connected: Connected | undefined;
   try {
-    const before = await server.memory();
+    const before = memory ? await server.memory({ settled: true }) : undefined;
     connected = await connectClients(clients, port, path, (_client, event) => {
       const now = process.hrtime.bigint();
       lastReceived = performance.now();
@@ -213,8 +214,8 @@ async function deliveryRun(
       if (sent && seqOf(event) > 1) latencies[samples++] = Number(now - BigInt(sent)) / 1e6;
     });
     await settle(server);
-    if (mode === 'direct') {
-      const after = await server.memory();
+    if (memory && before) {
+      const after = await server.memory({ settled: true });
       memory.bytesPerStream = (after.rss - before.rss) / clients;
       memory.heapBytesPerStream = (after.heapUsed - before.heapUsed) / clients;
     }
@@ -277,9 +278,10 @@ async function baselineMemory(context: DeliveryContext, streams: number): Promis
   });
   let connected: Connected | undefined;
   try {
-    const before = await server.memory();
+    // Measured as ours is, in a settled heap.
+    const before = await server.memory({ settled: true });
     connected = await connectClients(streams, rawPort, '/hold', () => undefined);
-    const after = await server.memory();
+    const after = await server.memory({ settled: true });
     return (after.rss - before.rss) / streams;
   } finally {
     connected?.close();
@@ -306,8 +308,15 @@ export async function benchDelivery(
   for (const { clients, perSecond } of context.scale.delivery) {
     for (const mode of ['bare-pushpin', 'pushpin', 'direct'] as const) {
       const measured: { bytesPerStream?: number; heapBytesPerStream?: number } = {};
+      const measureMemory = mode === 'direct' && context.scale.memoryStreams.includes(clients);
       const dropsBefore = await handoffDrops(context.pushpin);
-      const figure = await deliveryRun(context, mode, clients, perSecond, measured);
+      const figure = await deliveryRun(
+        context,
+        mode,
+        clients,
+        perSecond,
+        measureMemory ? measured : undefined,
+      );
       const drops = (await handoffDrops(context.pushpin)) - dropsBefore;
       context.log(
         `delivery ${mode} ${clients} clients x ${perSecond}/s: p50 ${figure.p50Ms} ms, ` +
@@ -315,7 +324,7 @@ export async function benchDelivery(
           `(${drops} dropped by Pushpin at handoff), load ${figure.load}`,
       );
       delivery.push(figure);
-      if (mode === 'direct' && context.scale.memoryStreams.includes(clients)) {
+      if (measureMemory) {
         const baseline = await baselineMemory(context, clients);
         memory.push({
           streams: clients,

@@ -172,7 +172,7 @@ export function report(results: Results): string {
       ]),
     ),
     '',
-    '**Memory per idle direct-mode stream** (server RSS growth; baseline: bare node:http holding SSE responses)',
+    '**Memory per idle direct-mode stream** (server RSS growth, after GC in a settled heap; baseline: bare node:http holding SSE responses, measured the same way)',
     '',
     table(
       ['streams', 'KiB/stream', 'heap KiB/stream', 'bare KiB/stream', 'ratio', 'load'],

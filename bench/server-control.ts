@@ -68,8 +68,9 @@ export class ServerProcess {
     return this.call({ cmd: 'stats' }) as Promise<ServerStats>;
   }
 
-  memory(): Promise<ServerMemory> {
-    return this.call({ cmd: 'memory' }) as Promise<ServerMemory>;
+  /** After GC; `settled`: also once the heap has shrunk back after a burst (see server.ts). */
+  memory(options: { settled?: boolean } = {}): Promise<ServerMemory> {
+    return this.call({ cmd: 'memory', ...options }) as Promise<ServerMemory>;
   }
 
   async stop(): Promise<void> {

@@ -27,7 +27,7 @@ export type ServerCommand =
       readonly padding: string;
     }
   | { readonly cmd: 'stats' }
-  | { readonly cmd: 'memory' }
+  | { readonly cmd: 'memory'; readonly settled?: boolean }
   | { readonly cmd: 'watch-rss' }
   | { readonly cmd: 'peak-rss' }
   | { readonly cmd: 'watch-live' }

@@ -3,6 +3,7 @@ import { formatCompositeEventId } from '../events/event-id';
 import { waitForDrain } from '../sse/drain';
 import { KEEP_ALIVE, encodeFrame, streamErrorFrame, streamResetFrame } from '../sse/sse-frames';
 import type { StoredEvent } from '../storage/event-store.interface';
+import { ChannelPositions } from './channel-positions';
 import { framesOfPage } from './page-frames';
 import type { SharedReads } from './shared-reads';
 
@@ -28,8 +29,8 @@ export type CloseReason = 'client' | 'shutdown' | 'slow-client' | 'error' | 'rev
  * or skipped between them. Notifications only raise the known head.
  */
 export class StreamConnection {
-  private readonly cursors = new Map<string, number>();
-  private readonly heads = new Map<string, number>();
+  private readonly cursors: ChannelPositions;
+  private readonly heads: ChannelPositions;
   private pumping = false;
   private started = false;
   private pumpAgain = false;
@@ -48,6 +49,8 @@ export class StreamConnection {
     private readonly settings: StreamConnectionSettings,
     private readonly onClosed: (connection: StreamConnection, reason: CloseReason) => void,
   ) {
+    this.cursors = new ChannelPositions(channels);
+    this.heads = new ChannelPositions(channels);
     // Re-armed by every write, so it fires only after keepAliveMs of silence.
     this.keepAliveTimer = setTimeout(() => this.keepAlive(), settings.keepAliveMs);
     this.keepAliveTimer.unref();

@@ -81,7 +81,7 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
       request.response,
       this.reads,
       this.config.stream,
-      (closed, reason) => this.remove(closed, reason),
+      this.removeClosed,
     );
     this.add(connection);
     try {
@@ -144,6 +144,10 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
     for (const channel of connection.channels) addTo(this.byChannel, channel, connection);
     if (connection.userId !== undefined) addTo(this.byUser, connection.userId, connection);
   }
+
+  // One function for every stream, rather than a closure per stream.
+  private readonly removeClosed = (connection: StreamConnection, reason: CloseReason) =>
+    this.remove(connection, reason);
 
   private remove(connection: StreamConnection, reason: CloseReason): void {
     this.all.delete(connection);

@@ -146,7 +146,9 @@ export class EventStreamResponder {
         response: http.response,
       });
       http.response.off('close', onGone);
-      http.response.once('close', () => connection.close('client'));
+      // `on`, not `once`: 'close' comes once, and `once` would hold a wrapper
+      // for the stream's whole life.
+      http.response.on('close', () => connection.close('client'));
       if (gone || http.response.destroyed) return connection.close('client');
       this.metrics.recordReplay('direct', backlog(positions, heads));
       this.startStream(http.response, initial);

@@ -38,9 +38,10 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
 
 /**
  * The default {@link EventStore}: Postgres, on the pool the Prisma client
- * runs on. Appends and reads run as prepared statements through `pg` itself
- * (appends in an app's transaction through its client); the rest goes
- * through Prisma.
+ * runs on. Every query runs through `pg` itself, reads and appends as
+ * prepared statements (appends in an app's transaction through its client):
+ * Prisma's first query would load its WebAssembly query compiler, about
+ * 70 MiB of RSS that a process never gives back.
  *
  * Appends are one statement ({@link AppendStatement}), so one round trip and
  * one implicit transaction; concurrent appends share one
@@ -53,6 +54,9 @@ export class PrismaEventStore implements EventStore {
   private readonly readSql: string;
   private readonly readName: string;
   private readonly readLatestSql: string;
+  private readonly readLatestName: string;
+  private readonly headsSql: string;
+  private readonly headsName: string;
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
 
@@ -85,6 +89,9 @@ export class PrismaEventStore implements EventStore {
       'DESC',
       (limited) => limited,
     );
+    this.readLatestName = preparedName('eventstream_read_latest', this.readLatestSql);
+    this.headsSql = `SELECT name, last_seq FROM ${channels} WHERE name = ANY($1::text[])`;
+    this.headsName = preparedName('eventstream_heads', this.headsSql);
     // Both trims delete a prefix of each channel (seq <= bound), so what is
     // kept is always a contiguous range, and neither touches counter rows, so
     // writers are never blocked by a trim.
@@ -200,12 +207,11 @@ export class PrismaEventStore implements EventStore {
     let rows: ReadRow[];
     try {
       // One more than asked tells whether older events are kept.
-      rows = await this.database.prisma.$queryRawUnsafe<ReadRow[]>(
-        this.readLatestSql,
-        channel,
-        beforeSeq ?? null,
-        limit + 1,
-      );
+      ({ rows } = await this.database.pool.query<ReadRow>({
+        name: this.readLatestName,
+        text: this.readLatestSql,
+        values: [channel, beforeSeq ?? null, limit + 1],
+      }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }
@@ -217,11 +223,13 @@ export class PrismaEventStore implements EventStore {
 
   async headSeqs(channels: readonly string[]): Promise<Map<string, number>> {
     try {
-      const rows = await this.database.prisma.channel.findMany({
-        where: { name: { in: [...channels] } },
-        select: { name: true, lastSeq: true },
+      // Every direct stream runs this as it opens: a prepared statement.
+      const { rows } = await this.database.pool.query<{ name: string; last_seq: string }>({
+        name: this.headsName,
+        text: this.headsSql,
+        values: [channels],
       });
-      const found = new Map(rows.map((row) => [row.name, Number(row.lastSeq)]));
+      const found = new Map(rows.map((row) => [row.name, Number(row.last_seq)]));
       return new Map(channels.map((channel) => [channel, found.get(channel) ?? 0]));
     } catch (error) {
       throw toStoreError('read current ids', error);
@@ -250,7 +258,7 @@ export class PrismaEventStore implements EventStore {
   private async deleteInBatches(sql: string, bound: number | Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await this.database.prisma.$executeRawUnsafe(sql, bound, TRIM_BATCH);
+      const deleted = (await this.database.pool.query(sql, [bound, TRIM_BATCH])).rowCount ?? 0;
       total += deleted;
       if (deleted < TRIM_BATCH) return total;
     }
