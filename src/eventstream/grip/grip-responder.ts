@@ -76,7 +76,9 @@ export class GripResponder {
         if (result.status !== 'events') {
           cursors.set(channel, result.headSeq);
           head = result.headSeq;
-          body += escapePercent(streamResetFrame([channel], formatCompositeEventId(cursors)));
+          const reset = escapePercent(streamResetFrame([channel], formatCompositeEventId(cursors)));
+          body += reset;
+          bytes += Buffer.byteLength(reset);
           continue;
         }
         head = Math.max(head ?? 0, result.headSeq);

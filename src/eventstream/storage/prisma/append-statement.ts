@@ -111,7 +111,7 @@ export class AppendStatement {
       events.map((e) => e.type),
       events.map((e) => e.json),
       this.notifyChannel,
-      (notify && notify.commitMarker) ?? null,
+      notify ? (notify.commitMarker ?? null) : null,
       notify !== false,
     ];
   }

@@ -39,9 +39,11 @@ export class EventDatabase implements OnApplicationShutdown {
             connectionString: connection.url,
             max: connection.poolSize,
             connectionTimeoutMillis: connection.connectTimeoutMs,
-            // Postgres cancels a statement first, before it commits, so a send
-            // that times out is known not to have happened; the client's own
-            // timeout, a moment later, is for a connection that hangs.
+            // Postgres cancels a statement that runs too long (say, waiting for
+            // a lock) before it commits, so such a send is known not to have
+            // happened. The client's own timeout, a moment later, is for a
+            // connection that hangs, or a commit stuck flushing: the outcome
+            // of those is unknown.
             statement_timeout: connection.queryTimeoutMs,
             query_timeout: connection.queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
             idleTimeoutMillis: 30_000,

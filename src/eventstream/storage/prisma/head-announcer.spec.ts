@@ -66,18 +66,33 @@ describe('HeadAnnouncer', () => {
     expect(database.statements.map((s) => s.payloads)[1]).toEqual(['h 3 a', 'h 1 b']);
   });
 
-  it('sends what is still pending when closed, and nothing after', async () => {
+  it('sends what is pending when closed, then each later head at once', async () => {
     announcer.announce(heads(['a', 1]));
     announcer.announce(heads(['a', 2]));
-    const closed = announcer.close();
+    let closed = false;
+    const closing = announcer.close().then(() => (closed = true));
     database.statements[0].finish();
-    await advance(5);
+    await advance();
+    // No spacing once closing: what is pending goes now.
     expect(database.statements.map((s) => s.payloads)).toEqual([['h 1 a'], ['h 2 a']]);
-    database.statements[1].finish();
-    await advance(5);
-    await closed;
-    announcer.announce(heads(['a', 3]));
-    expect(database.statements).toHaveLength(2);
+    announcer.announce(heads(['b', 1]));
+    expect(database.statements.map((s) => s.payloads)[2]).toEqual(['h 1 b']);
+    database.statements[1].finish(new Error('pool ended'));
+    await advance();
+    await closing;
+    expect(closed).toBe(true);
+    expect(database.statements).toHaveLength(3);
+  });
+
+  it('closes even while heads keep coming, without waiting on them', async () => {
+    announcer.announce(heads(['a', 1]));
+    const closing = announcer.close();
+    for (let seq = 2; seq <= 5; seq++) announcer.announce(heads(['a', seq]));
+    database.statements.forEach((s) => s.finish());
+    await advance();
+    database.statements.forEach((s) => s.finish());
+    await closing;
+    expect(database.statements.at(-1)?.payloads).toEqual(['h 5 a']);
   });
 
   it('splits many channels into statements of at most 1,000 notifications', async () => {

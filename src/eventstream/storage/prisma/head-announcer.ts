@@ -45,16 +45,26 @@ export class HeadAnnouncer {
 
   announce(heads: ReadonlyMap<string, number>): void {
     this.merge(heads);
-    this.kick();
+    // Sends still finish while the app shuts down: those go at once.
+    if (this.closed) void this.sendPending();
+    else this.kick();
   }
 
-  /** Says what is still pending, once, and stops. */
+  /**
+   * Stops batching and retrying, and says what is pending. Sends that
+   * commit while the app keeps shutting down are still announced, once each.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     await this.flushing;
-    this.closed = true;
-    if (this.pending.size > 0) await this.send(this.take()).catch(() => undefined);
+    await this.sendPending();
+  }
+
+  /** Everything pending, at once and without retries: the instance is going away. */
+  private async sendPending(): Promise<void> {
+    while (this.pending.size > 0) await this.send(this.take()).catch(() => undefined);
   }
 
   private async flush(): Promise<void> {
