@@ -115,7 +115,8 @@ export class GripResponder {
       // `mode=interval`: a keep-alive every `timeout` seconds, also on busy
       // streams. In its default (idle) mode Pushpin restarts each stream's
       // keep-alive timer on every delivery, which at 1,000 streams x 20
-      // events/s doubled the p99 latency through it (bench/experiments).
+      // events/s often doubled the p99 latency through it
+      // (bench/experiments/grip-variants.ts).
       'Grip-Keep-Alive': `${KEEP_ALIVE_CSTRING}; format=cstring; timeout=${Math.ceil(
         this.config.stream.keepAliveMs / 1000,
       )}; mode=interval`,
