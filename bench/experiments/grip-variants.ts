@@ -15,12 +15,12 @@
  * 59-92/131-162 ms in 6 of 7 runs against the bare 29-42/45-106, while
  * `mode=interval` kept to 31-38/51-64 ms (README, Benchmarks).
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { freePort } from '../../src/server/free-port';
 import { STREAM_OPEN, encodeFrame } from '../../src/eventstream/sse/sse-frames';
-import { startPushpin } from '../../test/harness/pushpin';
+import { processesOf, startPushpin } from '../../test/harness/pushpin';
 import { percentile, round, sleep, until } from '../measure';
 import { SseClient } from '../sse-load';
 
@@ -37,40 +37,26 @@ interface Variant {
 }
 
 // Pushpin refuses a prev-id without a next link, and build-id needs prev-ids.
-// `library` is what the library's GRIP replies hold a stream with.
+/** What the library's GRIP replies hold a stream with. */
+const LIBRARY: Variant = {
+  buildId: true,
+  prevId: true,
+  link: true,
+  keepAlive: true,
+  user: false,
+  interval: true,
+};
 const VARIANTS: Record<string, Variant> = {
   bare: { buildId: false, prevId: false, link: false, keepAlive: false, user: false },
   keepalive: { buildId: false, prevId: false, link: false, keepAlive: true, user: false },
   link: { buildId: false, prevId: true, link: true, keepAlive: false, user: false },
   buildid: { buildId: true, prevId: true, link: true, keepAlive: false, user: false },
   user: { buildId: false, prevId: true, link: true, keepAlive: false, user: true },
-  library: {
-    buildId: true,
-    prevId: true,
-    link: true,
-    keepAlive: true,
-    user: false,
-    interval: true,
-  },
-  'library-user': {
-    buildId: true,
-    prevId: true,
-    link: true,
-    keepAlive: true,
-    user: true,
-    interval: true,
-  },
+  library: LIBRARY,
+  'library-user': { ...LIBRARY, user: true },
   /** The library before its keep-alives went to `mode=interval`. */
-  'library-idle': { buildId: true, prevId: true, link: true, keepAlive: true, user: false },
-  'library-longlink': {
-    buildId: true,
-    prevId: true,
-    link: true,
-    keepAlive: true,
-    user: false,
-    interval: true,
-    longLink: true,
-  },
+  'library-idle': { ...LIBRARY, interval: false },
+  'library-longlink': { ...LIBRARY, longLink: true },
 };
 const TOKEN = `es-meta=${'eyJhbGciOiJIUzI1NiJ9'.repeat(14)}&recover=true`;
 
@@ -245,17 +231,6 @@ function cpuMs(pid: number): number {
   }
 }
 
-function children(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
 const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 
 async function run(
@@ -369,11 +344,11 @@ async function main(): Promise<void> {
     settings: PUSHPIN_SETTINGS,
   });
   try {
-    const runner = children(process.pid).find(
+    const runner = processesOf(process.pid).find(
       (pid) => pid !== child.pid && comm(pid) === 'pushpin',
     );
     const pushpinPids = new Map<string, number>();
-    for (const pid of runner ? children(runner) : []) pushpinPids.set(comm(pid), pid);
+    for (const pid of runner ? processesOf(runner) : []) pushpinPids.set(comm(pid), pid);
     const results = [];
     for (let r = 0; r < rounds; r++) {
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {

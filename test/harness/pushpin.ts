@@ -201,7 +201,7 @@ async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
 }
 
 /** The processes `pid` started. */
-function processesOf(pid: number): number[] {
+export function processesOf(pid: number): number[] {
   try {
     return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
       .split('\n')
