@@ -151,7 +151,7 @@ describe('GRIP mode under faults', () => {
     let published = 0;
     const relay = await relayPublishes({
       to: () => pushpin.publishUrl,
-      onItems: (items) => (published += items),
+      onEvents: (events) => (published += events),
     });
     const publishPort = new URL(pushpin.publishUrl).port;
     const relayPort = (relay.address() as AddressInfo).port;
@@ -219,7 +219,7 @@ describe('GRIP mode under faults', () => {
     const requests: number[] = [];
     const counter = await relayPublishes({
       to: () => pushpin.publishUrl,
-      onItems: (items) => requests.push(items),
+      onEvents: (events) => requests.push(events),
     });
     const counterPort = (counter.address() as AddressInfo).port;
     const publishPort = new URL(pushpin.publishUrl).port;
@@ -301,7 +301,8 @@ describe('GRIP mode under faults', () => {
 async function relayPublishes(options: {
   readonly to?: () => string;
   readonly delayMs?: number;
-  readonly onItems?: (items: number) => void;
+  /** Events per publish request. */
+  readonly onEvents?: (events: number) => void;
 }): Promise<Server> {
   const relay = createServer((request, response) => {
     // The start-up check only needs an answer.
@@ -309,7 +310,10 @@ async function relayPublishes(options: {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      options.onItems?.((JSON.parse(body) as { items: unknown[] }).items.length);
+      // Each event goes as two items, one for each way a stream holds its
+      // channel; the single-channel one counts it.
+      const { items } = JSON.parse(body) as { items: { channel: string }[] };
+      options.onEvents?.(items.filter((item) => item.channel.startsWith('events-')).length);
       setTimeout(() => {
         void fetch(`${options.to?.()}${request.url}`, {
           method: 'POST',

@@ -140,6 +140,30 @@ describe('GRIP mode through a real Pushpin', () => {
     ]);
   });
 
+  it('delivers one event intact to streams of its channel alone and of several channels', async () => {
+    await app.events.sendEvent('pct-live', 'n', '%s 0%');
+    const alone = new SseRecorder(`${pushpin.url}/events?channel=pct-live`, {
+      headers: { 'Last-Event-ID': 'pct-live:0' },
+      eventTypes: ['n'],
+    });
+    const several = new SseRecorder(`${pushpin.url}/events?channel=pct-live&channel=pct-other`, {
+      eventTypes: ['n'],
+    });
+    clients.push(alone, several);
+    await alone.until((c) => c.events('n').length === 1);
+    await several.until((c) => c.opens === 1);
+    await app.events.sendEvent('pct-live', 'n', '%s %(x)s %I 100%');
+    await alone.until((c) => c.events('n').length === 2);
+    await several.until((c) => c.events('n').length === 1);
+    expect(alone.events('n')).toEqual([
+      { type: 'n', id: 'pct-live:1', data: '"%s 0%"' },
+      { type: 'n', id: 'pct-live:2', data: '"%s %(x)s %I 100%"' },
+    ]);
+    expect(several.events('n')).toEqual([
+      { type: 'n', id: 'pct-live:2,pct-other:0', data: '"%s %(x)s %I 100%"' },
+    ]);
+  });
+
   it('replays the largest event it takes, % escapes and all, and refuses a larger one', async () => {
     // 65,536 bytes of JSON once each % is escaped: a quoted string of 32,767 of them.
     const largest = '%'.repeat(32_767);
@@ -182,16 +206,20 @@ describe('GRIP mode through a real Pushpin', () => {
 
   it('closes the streams Pushpin holds for a revoked channel, and only those', async () => {
     const room = connect('channel=vip', { 'x-user': 'u1' });
+    const roomAndLobby = connect('channel=vip&channel=lobby', { 'x-user': 'u1' });
     const other = connect('channel=lobby', { 'x-user': 'u1' });
     const colleague = connect('channel=vip', { 'x-user': 'u2' });
-    await Promise.all([room, other, colleague].map((c) => c.until((r) => r.opens === 1)));
+    const all = [room, roomAndLobby, other, colleague];
+    await Promise.all(all.map((c) => c.until((r) => r.opens === 1)));
     denied.add('u1/vip');
     await app.events.channelPermissionChanged('u1', 'vip');
-    await room.until((c) => c.events('stream-error').length === 1);
-    expect(JSON.parse(room.events('stream-error')[0].data)).toEqual({
-      condition: 'forbidden',
-      text: 'Access to channel vip was revoked',
-    });
+    for (const revoked of [room, roomAndLobby]) {
+      await revoked.until((c) => c.events('stream-error').length === 1);
+      expect(JSON.parse(revoked.events('stream-error')[0].data)).toEqual({
+        condition: 'forbidden',
+        text: 'Access to channel vip was revoked',
+      });
+    }
     await app.events.sendEvent('lobby', 'n', 'still here');
     await app.events.sendEvent('vip', 'n', 'for u2');
     await other.until((c) => c.events('n').length === 1);
@@ -201,6 +229,7 @@ describe('GRIP mode through a real Pushpin', () => {
     // Reconnecting is refused: the stream-error's id is no position.
     await room.until((c) => c.errors.some((e) => e.status === 400));
     expect(room.events('n')).toEqual([]);
+    expect(roomAndLobby.events('stream-error')).toHaveLength(1);
   });
 
   describe('trusts only requests signed with the configured key', () => {

@@ -57,6 +57,8 @@ const VARIANTS: Record<string, Variant> = {
   /** The library before its keep-alives went to `mode=interval`. */
   'library-idle': { ...LIBRARY, interval: false },
   'library-longlink': { ...LIBRARY, longLink: true },
+  /** Literal ids in the published frames, no build-id filter. */
+  'library-literal': { ...LIBRARY, buildId: false },
 };
 const TOKEN = `es-meta=${'eyJhbGciOiJIUzI1NiJ9'.repeat(14)}&recover=true`;
 

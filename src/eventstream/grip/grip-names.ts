@@ -2,14 +2,39 @@
  * Names as Pushpin sees them. Channel names become base64url after a
  * prefix, so nothing in them (`,` `;` `=` `%`, non-ASCII letters) can break
  * a `Grip-Channel` header or the `%(...)` syntax of Pushpin's id format.
+ *
+ * Each channel has two: streams of that one channel hold
+ * {@link pushpinChannel}, whose items carry their SSE id as it is; streams
+ * of several channels hold {@link pushpinCompositeChannel}, whose items
+ * Pushpin's `build-id` filter gives each connection's composite id. Pushpin
+ * refuses an item whose content filters differ from a subscription's, so
+ * the two kinds cannot share a channel, and the filter costs Pushpin work
+ * on every delivery (at 1,000 streams x 20 events/s, about a tenth more of
+ * its handler's CPU and most of its latency above the bare floor,
+ * bench/experiments/grip-variants.ts), which a single-channel stream does
+ * not need.
  */
 export function pushpinChannel(channel: string): string {
-  return `events-${Buffer.from(channel, 'utf8').toString('base64url')}`;
+  return `events-${base64url(channel)}`;
+}
+
+/** The channel as streams of several channels hold it (`build-id` ids). */
+export function pushpinCompositeChannel(channel: string): string {
+  return `composite-${base64url(channel)}`;
+}
+
+/** The name a stream of `channels` holds `channel` by. */
+export function pushpinChannelOf(channel: string, channels: readonly string[]): string {
+  return channels.length === 1 ? pushpinChannel(channel) : pushpinCompositeChannel(channel);
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url');
 }
 
 /** The per-user channel every held stream also subscribes to, for revocation. */
 export function pushpinUserChannel(userId: string): string {
-  return `user-${Buffer.from(userId, 'utf8').toString('base64url')}`;
+  return `user-${base64url(userId)}`;
 }
 
 /**
@@ -24,7 +49,7 @@ export function pushpinUserChannel(userId: string): string {
  * reconnect at once. With it, only one user's streams share a call.
  */
 export function pushpinLinkChannel(userId: string): string {
-  return `link-${Buffer.from(userId, 'utf8').toString('base64url')}`;
+  return `link-${base64url(userId)}`;
 }
 
 /** Escapes text for content and meta that Pushpin runs through its `%` formatter. */

@@ -8,6 +8,7 @@ import {
 import { Auth, type IItemExport } from '@fanoutio/grip';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
+import { formatEventId } from '../events/event-id';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
@@ -15,26 +16,47 @@ import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { type AppendTicket, CommitOrder } from './commit-order';
 import type { CommittedEvent } from './committed-event';
 import type { GripProxy } from './grip-config';
-import { escapePercent, pushpinChannel, pushpinUserChannel } from './grip-names';
+import {
+  escapePercent,
+  pushpinChannel,
+  pushpinCompositeChannel,
+  pushpinUserChannel,
+} from './grip-names';
 import { PendingCommits } from './pending-commits';
 
 const RETRY_DELAYS_MS = [100, 500, 2_000];
 
-/** One event as a GRIP item: ids chain per channel, and each client gets its own composite id. */
-function eventItem(event: CommittedEvent): IItemExport {
+/**
+ * One event as GRIP items, ids chained per channel: for the streams of its
+ * channel alone, with its SSE id as it is, and for streams of several
+ * channels, where each client gets its own composite id.
+ */
+function eventItems(event: CommittedEvent): [IItemExport, IItemExport] {
+  const chain = { id: String(event.seq), 'prev-id': String(event.seq - 1) };
+  const single = encodeFrame({
+    event: event.type,
+    id: formatEventId(event.channel, event.seq),
+    data: event.json,
+  });
   // `%I` is filled in per connection by Pushpin's build-id filter; every
   // other `%` must reach the client as itself.
-  const frame = encodeFrame({
+  const composite = encodeFrame({
     event: escapePercent(event.type),
     id: '%I',
     data: escapePercent(event.json),
   });
-  return {
-    channel: pushpinChannel(event.channel),
-    id: String(event.seq),
-    'prev-id': String(event.seq - 1),
-    formats: { 'http-stream': { content: frame, 'content-filters': ['build-id'] } },
-  };
+  return [
+    {
+      channel: pushpinChannel(event.channel),
+      ...chain,
+      formats: { 'http-stream': { content: single } },
+    },
+    {
+      channel: pushpinCompositeChannel(event.channel),
+      ...chain,
+      formats: { 'http-stream': { content: composite, 'content-filters': ['build-id'] } },
+    },
+  ];
 }
 
 /** An item for a per-user channel, delivered only to connections also on `requireSub`. */
@@ -53,8 +75,9 @@ const IGNORED: AppendTicket = { committed: () => undefined, failed: () => undefi
 const MAX_BATCH_ITEMS = 200;
 const MAX_BATCH_BYTES = 800_000;
 
+/** One event's items, or one revocation's: they go in one request. */
 interface Pending {
-  readonly item: IItemExport;
+  readonly items: readonly IItemExport[];
   readonly bytes: number;
   readonly done: () => void;
 }
@@ -74,7 +97,8 @@ class ProxyQueue {
   constructor(
     config: GripProxy,
     private readonly send: (url: string, body: string, auth: string | undefined) => Promise<void>,
-    private readonly onGiveUp: (items: number, error: unknown) => void,
+    /** `publishes`: events and revocations. */
+    private readonly onGiveUp: (publishes: number, error: unknown) => void,
     private readonly isClosed: () => boolean,
     private readonly metrics: EventStreamMetrics,
   ) {
@@ -92,9 +116,9 @@ class ProxyQueue {
     } else if (typeof key === 'string') this.auth = new Auth.Bearer(key);
   }
 
-  enqueue(item: IItemExport): Promise<void> {
+  enqueue(items: readonly IItemExport[]): Promise<void> {
     return new Promise((done) => {
-      this.pending.push({ item, bytes: Buffer.byteLength(JSON.stringify(item)), done });
+      this.pending.push({ items, bytes: Buffer.byteLength(JSON.stringify(items)), done });
       void this.drain();
     });
   }
@@ -105,16 +129,19 @@ class ProxyQueue {
     try {
       while (this.pending.length > 0) {
         let bytes = 0;
+        let items = 0;
         let count = 0;
         while (
           count < this.pending.length &&
-          count < MAX_BATCH_ITEMS &&
-          (count === 0 || bytes + this.pending[count].bytes <= MAX_BATCH_BYTES)
+          (count === 0 ||
+            (items + this.pending[count].items.length <= MAX_BATCH_ITEMS &&
+              bytes + this.pending[count].bytes <= MAX_BATCH_BYTES))
         ) {
+          items += this.pending[count].items.length;
           bytes += this.pending[count++].bytes;
         }
         const batch = this.pending.splice(0, count);
-        await this.publish(batch.map((p) => p.item));
+        await this.publish(batch);
         batch.forEach((p) => p.done());
       }
     } finally {
@@ -122,8 +149,8 @@ class ProxyQueue {
     }
   }
 
-  private async publish(items: IItemExport[]): Promise<void> {
-    const body = JSON.stringify({ items });
+  private async publish(batch: readonly Pending[]): Promise<void> {
+    const body = JSON.stringify({ items: batch.flatMap((pending) => pending.items) });
     const proxy = new URL(this.url).origin;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -133,8 +160,8 @@ class ProxyQueue {
         return;
       } catch (error) {
         if (attempt >= RETRY_DELAYS_MS.length || this.isClosed()) {
-          this.metrics.recordPublishFailure(proxy, items.length);
-          this.onGiveUp(items.length, error);
+          this.metrics.recordPublishFailure(proxy, batch.length);
+          this.onGiveUp(batch.length, error);
           return;
         }
         this.metrics.recordPublishRetry(proxy);
@@ -172,9 +199,11 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
         new ProxyQueue(
           proxy,
           (url, body, auth) => this.post(url, body, auth),
-          (items, error) => {
-            this.failures += items;
-            this.logger.warn(`Gave up publishing ${items} items to the proxy: ${messageOf(error)}`);
+          (publishes, error) => {
+            this.failures += publishes;
+            this.logger.warn(
+              `Gave up publishing ${publishes} events or revocations to the proxy: ${messageOf(error)}`,
+            );
           },
           () => this.closed,
           metrics,
@@ -205,8 +234,8 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
 
   private publish(events: readonly CommittedEvent[]): void {
     for (const event of events) {
-      const item = eventItem(event);
-      for (const queue of this.queues) void queue.enqueue(item);
+      const items = eventItems(event);
+      for (const queue of this.queues) void queue.enqueue(items);
     }
   }
 
@@ -269,14 +298,16 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
    * subscribed to `channel` as well.
    */
   async revoke(userId: string, channel: string, text: string): Promise<void> {
-    const requireSub = pushpinChannel(channel);
     const userChannel = pushpinUserChannel(userId);
     const error = streamErrorFrame('forbidden', text);
-    const items = [
-      userItem(userChannel, { content: error }, requireSub),
-      userItem(userChannel, { action: 'close' }, requireSub),
-    ];
-    await Promise.all(this.queues.flatMap((queue) => items.map((item) => queue.enqueue(item))));
+    // A stream holds the channel by one of its two names.
+    const items = [pushpinChannel(channel), pushpinCompositeChannel(channel)].flatMap(
+      (requireSub) => [
+        userItem(userChannel, { content: error }, requireSub),
+        userItem(userChannel, { action: 'close' }, requireSub),
+      ],
+    );
+    await Promise.all(this.queues.map((queue) => queue.enqueue(items)));
   }
 
   private async post(url: string, body: string, auth: string | undefined): Promise<void> {

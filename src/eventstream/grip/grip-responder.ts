@@ -8,7 +8,8 @@ import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 import {
   escapePercent,
-  pushpinChannel,
+  pushpinChannelOf,
+  pushpinCompositeChannel,
   pushpinLinkChannel,
   pushpinUserChannel,
 } from './grip-names';
@@ -55,9 +56,11 @@ export class GripResponder {
     const cursors = new Map(
       channels.map((c) => [c, request.positions.get(c) ?? heads.get(c) ?? 0]),
     );
-    // Pushpin runs every reply body, not only published items, through the
-    // build-id filter, so each `%` in it must reach the client as itself.
-    let body = request.continuation ? '' : escapePercent(STREAM_OPEN + (request.initial ?? ''));
+    // A stream of several channels holds them with the build-id filter,
+    // which Pushpin runs every reply body through, not only published
+    // items: each `%` in it must reach the client as itself.
+    const escape = channels.length === 1 ? (text: string) => text : escapePercent;
+    let body = request.continuation ? '' : escape(STREAM_OPEN + (request.initial ?? ''));
     let bytes = Buffer.byteLength(body);
     let complete = true;
     let replayed = 0;
@@ -76,7 +79,7 @@ export class GripResponder {
         if (result.status !== 'events') {
           cursors.set(channel, result.headSeq);
           head = result.headSeq;
-          const reset = escapePercent(streamResetFrame([channel], formatCompositeEventId(cursors)));
+          const reset = escape(streamResetFrame([channel], formatCompositeEventId(cursors)));
           body += reset;
           bytes += Buffer.byteLength(reset);
           continue;
@@ -85,7 +88,7 @@ export class GripResponder {
         if (result.events.length === 0) break;
         for (const event of result.events) {
           cursors.set(channel, event.seq);
-          const frame = escapePercent(
+          const frame = escape(
             encodeFrame({
               event: event.type,
               id: formatCompositeEventId(cursors),
@@ -107,11 +110,12 @@ export class GripResponder {
 
     const position = formatCompositeEventId(cursors);
     const link = await this.nextLink(request, position, complete);
+    const meta = this.meta(channels, request.userId);
     const headers: Record<string, string> = {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
       'Grip-Channel': this.gripChannels(channels, cursors, request.userId),
-      'Grip-Set-Meta': this.meta(channels, request.userId),
+      ...(meta ? { 'Grip-Set-Meta': meta } : {}),
       // `mode=interval`: a keep-alive every `timeout` seconds, also on busy
       // streams. In its default (idle) mode Pushpin restarts each stream's
       // keep-alive timer on every delivery, which at 1,000 streams x 20
@@ -133,8 +137,9 @@ export class GripResponder {
     cursors: ReadonlyMap<string, number>,
     userId: string | undefined,
   ): string {
+    const filter = channels.length === 1 ? '' : '; filter=build-id';
     const parts = channels.map(
-      (c) => `${pushpinChannel(c)}; prev-id=${cursors.get(c) ?? 0}; filter=build-id`,
+      (c) => `${pushpinChannelOf(c, channels)}; prev-id=${cursors.get(c) ?? 0}${filter}`,
     );
     if (userId !== undefined) {
       parts.push(`${pushpinUserChannel(userId)}; filter=require-sub`);
@@ -145,14 +150,20 @@ export class GripResponder {
     return parts.join(', ');
   }
 
-  /** `id_format` tells the build-id filter how to write each connection's composite id. */
+  /**
+   * `id_format` tells the build-id filter how to write each connection's
+   * composite id (streams of several channels); empty when there is no meta.
+   */
   private meta(channels: readonly string[], userId: string | undefined): string {
-    const format = channels
-      .map((c) => `${escapePercent(encodeURIComponent(c))}:%(${pushpinChannel(c)})s`)
-      .join(',');
-    const user =
-      userId === undefined ? '' : `, user="${Buffer.from(userId).toString('base64url')}"`;
-    return `id_format="${format}"${user}`;
+    const parts: string[] = [];
+    if (channels.length > 1) {
+      const format = channels
+        .map((c) => `${escapePercent(encodeURIComponent(c))}:%(${pushpinCompositeChannel(c)})s`)
+        .join(',');
+      parts.push(`id_format="${format}"`);
+    }
+    if (userId !== undefined) parts.push(`user="${Buffer.from(userId).toString('base64url')}"`);
+    return parts.join(', ');
   }
 
   private async nextLink(

@@ -18,7 +18,7 @@ import {
   ProxyRequestRefusedError,
 } from '../errors/eventstream.errors';
 import { parseGripLast } from '../grip/grip-last';
-import { pushpinChannel } from '../grip/grip-names';
+import { pushpinChannelOf } from '../grip/grip-names';
 import { GripResponder } from '../grip/grip-responder';
 import { isProxied } from '../grip/grip-signature';
 import { verifyNextLink } from '../grip/next-link-token';
@@ -184,7 +184,7 @@ export class EventStreamResponder {
     const positions = new Map<string, number>();
     if (gripLast.size > 0) {
       for (const channel of channels) {
-        const seq = gripLast.get(pushpinChannel(channel));
+        const seq = gripLast.get(pushpinChannelOf(channel, channels));
         if (seq !== undefined) positions.set(channel, seq);
       }
     } else {

@@ -103,7 +103,7 @@ export class EventStreamMetrics {
         (name) =>
           new Counter({
             name,
-            help: 'Items given up after every retry (recovered through the next link or on reconnect)',
+            help: 'Events (and revocations) given up after every retry (events are recovered through the next link or on reconnect)',
             labelNames: ['proxy'],
             registers,
           }),
@@ -184,7 +184,7 @@ export class EventStreamMetrics {
     this.instruments?.publishRetries.inc({ proxy });
   }
 
-  recordPublishFailure(proxy: string, items: number): void {
-    this.instruments?.publishFailures.inc({ proxy }, items);
+  recordPublishFailure(proxy: string, publishes: number): void {
+    this.instruments?.publishFailures.inc({ proxy }, publishes);
   }
 }

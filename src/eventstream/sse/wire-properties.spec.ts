@@ -8,7 +8,7 @@ import {
 import { formatCompositeEventId, formatEventId } from '../events/event-id';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import { assertValidChannel, assertValidEventType } from '../events/event-rules';
-import { pushpinChannel } from '../grip/grip-names';
+import { pushpinChannel, pushpinCompositeChannel } from '../grip/grip-names';
 import { parseEventPosition } from './event-position';
 import { encodeFrame } from './sse-frames';
 
@@ -168,6 +168,7 @@ describe('channel names and event types (properties)', () => {
         expect(() => encodeFrame({ id, data: '' })).not.toThrow();
         expect(parseEventPosition(id, [name])).toEqual(new Map([[name, 7]]));
         expect(pushpinChannel(name)).toMatch(/^events-[A-Za-z0-9_-]+$/);
+        expect(pushpinCompositeChannel(name)).toMatch(/^composite-[A-Za-z0-9_-]+$/);
       }),
       RUNS,
     );
