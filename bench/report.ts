@@ -106,7 +106,7 @@ export function report(results: Results): string {
       ]),
     ),
     '',
-    '**End-to-end delivery** (publish to client parse, ms; one channel; bare-pushpin: plain GRIP hold and publish, no database)',
+    '**End-to-end delivery** (publish to client parse, ms; one channel; bare-pushpin: plain GRIP hold and publish, no database; where the two Pushpin modes ran several rounds, in turns, the round with the median p99 is shown, and loss and reconnects are of all rounds)',
     '',
     table(
       [
@@ -119,6 +119,7 @@ export function report(results: Results): string {
         'delivered/s',
         'lost',
         'p99 vs bare',
+        'p99 of each round',
         'reconnects',
         'load',
       ],
@@ -137,6 +138,7 @@ export function report(results: Results): string {
           d.deliveredPerSecond,
           d.lost + d.outOfOrder,
           bare ? `${(d.p99Ms / bare.p99Ms).toFixed(2)}x` : '-',
+          d.roundsP99Ms.join(', '),
           d.connectRetries,
           d.load,
         ];

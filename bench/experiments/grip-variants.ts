@@ -13,7 +13,12 @@
  * their default idle mode together with a next link doubled the p99 latency
  * (the stream's keep-alive timer restarted on every delivery): p50/p99
  * 59-92/131-162 ms in 6 of 7 runs against the bare 29-42/45-106, while
- * `mode=interval` kept to 31-38/51-64 ms (README, Benchmarks).
+ * `mode=interval` kept to 31-38/51-64 ms (README, Benchmarks). With that,
+ * the build-id filter still cost Pushpin's handler about a tenth more CPU
+ * than the bare hold, and runs were slow now and then (library: p50 30-42,
+ * p99 52-129 ms over 4 quiet runs); `library-literal` (ids in the content,
+ * no filter, as the library now holds single-channel streams) ran as bare:
+ * p50 28 ms, p99 49-93 ms, against bare 25-30 and 44-63 ms.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
