@@ -313,7 +313,7 @@ async function relayPublishes(options: {
       // Each event goes as two items, one for each way a stream holds its
       // channel; the single-channel one counts it.
       const { items } = JSON.parse(body) as { items: { channel: string }[] };
-      options.onEvents?.(items.filter((item) => item.channel.startsWith('events-')).length);
+      options.onEvents?.(items.filter((item) => item.channel.startsWith('stream-')).length);
       setTimeout(() => {
         void fetch(`${options.to?.()}${request.url}`, {
           method: 'POST',

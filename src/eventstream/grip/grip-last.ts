@@ -1,5 +1,5 @@
 /**
- * Parses Pushpin's `Grip-Last: events-a; last-id=3, events-b; last-id=7`,
+ * Parses Pushpin's `Grip-Last: stream-a; last-id=3, link-u; last-id=0`,
  * sent on recovery calls: the last id it delivered on each channel.
  */
 export function parseGripLast(header: string | undefined): Map<string, number> {

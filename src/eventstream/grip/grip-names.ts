@@ -15,12 +15,18 @@
  * not need.
  */
 export function pushpinChannel(channel: string): string {
-  return `events-${base64url(channel)}`;
+  return `stream-${base64url(channel)}`;
 }
 
-/** The channel as streams of several channels hold it (`build-id` ids). */
+/**
+ * The channel as streams of several channels hold it (`build-id` ids). Its
+ * name is the one every stream held before single-channel streams had their
+ * own, so during a rolling upgrade both versions' items still reach the
+ * streams that can take them; a single-channel stream that misses an older
+ * instance's item recovers it through its next link.
+ */
 export function pushpinCompositeChannel(channel: string): string {
-  return `composite-${base64url(channel)}`;
+  return `events-${base64url(channel)}`;
 }
 
 /** The name a stream of `channels` holds `channel` by. */

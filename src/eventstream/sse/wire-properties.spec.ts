@@ -167,8 +167,8 @@ describe('channel names and event types (properties)', () => {
         const id = formatEventId(name, 7);
         expect(() => encodeFrame({ id, data: '' })).not.toThrow();
         expect(parseEventPosition(id, [name])).toEqual(new Map([[name, 7]]));
-        expect(pushpinChannel(name)).toMatch(/^events-[A-Za-z0-9_-]+$/);
-        expect(pushpinCompositeChannel(name)).toMatch(/^composite-[A-Za-z0-9_-]+$/);
+        expect(pushpinChannel(name)).toMatch(/^stream-[A-Za-z0-9_-]+$/);
+        expect(pushpinCompositeChannel(name)).toMatch(/^events-[A-Za-z0-9_-]+$/);
       }),
       RUNS,
     );
