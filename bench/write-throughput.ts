@@ -66,14 +66,13 @@ async function alternate(
 }
 
 /**
- * Write throughput of `sendEvent` and `sendEvents` against the floor of the
- * same rows written with plain `pg`, one INSERT per transaction, into an
- * equivalent table (same columns and primary key, seq from an identity
- * column: no per-channel counter), on the same database and pool size.
+ * The floor's table: the library's columns and primary key, seq from an
+ * identity column (no per-channel counter). Resolves with its INSERT, one
+ * prepared statement and one transaction per call.
  */
-export async function benchWrites(databaseUrl: string, scale: Scale): Promise<WriteFigure[]> {
-  const stream = await startEventStream({ databaseUrl, poolSize: POOL_SIZE });
-  const pool = new Pool({ connectionString: databaseUrl, max: POOL_SIZE });
+export async function rawFloor(
+  pool: Pool,
+): Promise<(channel: string, type: string, json: string) => Promise<unknown>> {
   await pool.query(`
     CREATE SCHEMA IF NOT EXISTS bench_raw;
     CREATE TABLE IF NOT EXISTS bench_raw.events (
@@ -84,12 +83,25 @@ export async function benchWrites(databaseUrl: string, scale: Scale): Promise<Wr
       created_at timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
       PRIMARY KEY (channel, seq)
     )`);
-  const rawInsert = (channel: string) =>
+  return (channel, type, json) =>
     pool.query({
       name: 'bench-raw-insert',
       text: 'INSERT INTO bench_raw.events (channel, type, data) VALUES ($1, $2, $3)',
-      values: [channel, 'tick', JSON.stringify(PAYLOAD)],
+      values: [channel, type, json],
     });
+}
+
+/**
+ * Write throughput of `sendEvent` and `sendEvents` against the floor of the
+ * same rows written with plain `pg`, one INSERT per transaction, into an
+ * equivalent table (same columns and primary key, seq from an identity
+ * column: no per-channel counter), on the same database and pool size.
+ */
+export async function benchWrites(databaseUrl: string, scale: Scale): Promise<WriteFigure[]> {
+  const stream = await startEventStream({ databaseUrl, poolSize: POOL_SIZE });
+  const pool = new Pool({ connectionString: databaseUrl, max: POOL_SIZE });
+  const insertRaw = await rawFloor(pool);
+  const rawInsert = (channel: string) => insertRaw(channel, 'tick', JSON.stringify(PAYLOAD));
   const channelOf = (channels: number, caller: number, i: number) =>
     `w${channels}-${(caller + i) % channels}`;
 

@@ -3,7 +3,7 @@
  * raw `pg` floor (one INSERT per transaction). Each variant writes one event
  * at a time, awaiting each, in turns with the others:
  *
- * - `raw`: the benchmark's floor, an INSERT into a table with an identity seq.
+ * - `raw`: the benchmark's floor (`rawFloor`), an INSERT into a table with an identity seq.
  * - `statement`: the library's own append statement, run through `pg` on the
  *   library's tables (the counter-row bump, the insert, its indexes), with
  *   nothing else of the library.
@@ -25,6 +25,7 @@ import { AppendStatement } from '../../src/eventstream/storage/prisma/append-sta
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/server/embedded-postgres';
 import { startEventStream } from '../../test/harness/event-stream-app';
 import { ADMIN_URL_VARIABLE, createTestDatabase } from '../../test/harness/postgres';
+import { rawFloor } from '../write-throughput';
 
 const DATA = { text: 'x'.repeat(64) };
 const EVENT = { channel: 'lone', type: 'tick', json: JSON.stringify(DATA) };
@@ -65,25 +66,12 @@ async function main(): Promise<void> {
   });
   await unindexed.close();
   const pool = new Pool({ connectionString: db.url, max: 10 });
-  await pool.query(`
-    CREATE TABLE raw_events (
-      channel text NOT NULL,
-      seq bigint GENERATED ALWAYS AS IDENTITY,
-      type text NOT NULL,
-      data json NOT NULL,
-      created_at timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-      PRIMARY KEY (channel, seq)
-    );
-    DROP INDEX eventstream_unindexed.events_created_at_idx`);
+  await pool.query('DROP INDEX eventstream_unindexed.events_created_at_idx');
+  const insertRaw = await rawFloor(pool);
   const statement = new AppendStatement('eventstream');
   const unindexedStatement = new AppendStatement('eventstream_unindexed');
   const variants: Record<string, () => Promise<unknown>> = {
-    raw: () =>
-      pool.query({
-        name: 'raw-insert',
-        text: 'INSERT INTO raw_events (channel, type, data) VALUES ($1, $2, $3)',
-        values: [EVENT.channel, EVENT.type, EVENT.json],
-      }),
+    raw: () => insertRaw(EVENT.channel, EVENT.type, EVENT.json),
     statement: () => statement.run(pool, [EVENT]),
     'no-created-at-index': () => unindexedStatement.run(pool, [EVENT]),
     library: () => stream.events.sendEvent(EVENT.channel, EVENT.type, DATA),
