@@ -19,6 +19,16 @@
  * p99 52-129 ms over 4 quiet runs); `library-literal` (ids in the content,
  * no filter, as the library now holds single-channel streams) ran as bare:
  * p50 28 ms, p99 49-93 ms, against bare 25-30 and 44-63 ms.
+ *
+ * The library also publishes each event a second time for streams of several
+ * channels (a build-id item on a name no single-channel stream holds) and keeps
+ * one POST in flight: `library-serial` and `library-pair` model that, and
+ * `postP50`/`postP99` time each POST. Over 4 interleaved runs, p99 53-79 ms
+ * with one item and 58-108 ms with both (medians 59 and 61), posts 4.4 and
+ * 4.7 ms at p50: the second item costs Pushpin nothing measurable. Every
+ * variant's posts take 40-60 ms at p99 under this load (2.7 ms p50, 6-8 p99
+ * with one client): Pushpin answers a publish when its handler, busy fanning
+ * out, gets to it.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,6 +49,10 @@ interface Variant {
   readonly longLink?: boolean;
   /** Keep-alives every `timeout` seconds whatever is sent (`mode=interval`), not after that long idle. */
   readonly interval?: boolean;
+  /** Each POST also carries a build-id item for a name nobody holds, as the library's do for streams of several channels. */
+  readonly pair?: boolean;
+  /** Each POST waits for the one before it, as the library's one request in flight per proxy. */
+  readonly serial?: boolean;
 }
 
 // Pushpin refuses a prev-id without a next link, and build-id needs prev-ids.
@@ -64,6 +78,9 @@ const VARIANTS: Record<string, Variant> = {
   'library-longlink': { ...LIBRARY, longLink: true },
   /** Literal ids in the published frames, no build-id filter. */
   'library-literal': { ...LIBRARY, buildId: false },
+  /** What the library publishes now: the literal item and a build-id one for `events-…`, one POST at a time. */
+  'library-pair': { ...LIBRARY, buildId: false, pair: true, serial: true },
+  'library-serial': { ...LIBRARY, buildId: false, serial: true },
 };
 const TOKEN = `es-meta=${'eyJhbGciOiJIUzI1NiJ9'.repeat(14)}&recover=true`;
 
@@ -146,6 +163,7 @@ function runOrigin(): void {
     published.set(command.channel, frames);
     const started = performance.now();
     const posts: Promise<unknown>[] = [];
+    const durations: number[] = [];
     const padding = 'x'.repeat(64);
     for (let i = 0; i < command.count; i++) {
       const due = started + (i * 1000) / command.perSecond;
@@ -169,18 +187,36 @@ function runOrigin(): void {
             : { content },
         },
       };
-      posts.push(
-        fetch(`${command.publishUrl}/publish/`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ items: [item] }),
-        }).then(async (response) => {
-          await response.text();
-          if (!response.ok) throw new Error(`publish answered ${response.status}`);
-        }),
-      );
+      const items: object[] = [item];
+      if (variant.pair) {
+        items.push({
+          channel: `events-${command.channel}`,
+          id: String(seq),
+          'prev-id': String(seq - 1),
+          formats: {
+            'http-stream': {
+              content: encodeFrame({ event: 'tick', id: '%I', data }),
+              'content-filters': ['build-id'],
+            },
+          },
+        });
+      }
+      const posted = performance.now();
+      const post = fetch(`${command.publishUrl}/publish/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ items }),
+      }).then(async (response) => {
+        await response.text();
+        durations.push(performance.now() - posted);
+        if (!response.ok) throw new Error(`publish answered ${response.status}`);
+      });
+      posts.push(post);
+      if (variant.serial) await post;
     }
     await Promise.all(posts);
+    durations.sort((a, b) => a - b);
+    return { postP50: percentile(durations, 50), postP99: percentile(durations, 99) };
   };
 
   process.on('message', (message: { id: number; cmd: string; [key: string]: unknown }) => {
@@ -194,7 +230,7 @@ function runOrigin(): void {
         return reply(requests);
       case 'publish':
         publish(message as never).then(
-          () => reply(null),
+          (timing) => reply(timing),
           (error: unknown) => reply(null, String(error)),
         );
         return;
@@ -303,13 +339,13 @@ async function run(
     const cpuBefore = new Map([...pushpinPids].map(([name, pid]) => [name, cpuMs(pid)]));
     const originBefore = cpuMs(originPid);
     const selfBefore = process.cpuUsage();
-    await origin.call('publish', {
+    const posts = (await origin.call('publish', {
       publishUrl: pushpin.publishUrl,
       variant: variantName,
       channel,
       count,
       perSecond,
-    });
+    })) as { postP50: number; postP99: number };
     await until(() => lastSeq.every((s) => s >= count + 1), 15_000, 'every event').catch(
       () => undefined,
     );
@@ -327,6 +363,8 @@ async function run(
       p90: round(percentile(sorted, 90)),
       p99: round(percentile(sorted, 99)),
       max: round(sorted[sorted.length - 1] ?? NaN),
+      postP50: round(posts.postP50),
+      postP99: round(posts.postP99),
       lost: clients * count - samples,
       outOfOrder,
       closed,
@@ -381,6 +419,7 @@ async function main(): Promise<void> {
       const cpuNames = Object.keys(mine[0].cpu);
       console.log(
         `${name.padEnd(14)} p50 ${median(mine.map((r) => r.p50))} p99 ${median(mine.map((r) => r.p99))} ` +
+          `post p50 ${median(mine.map((r) => r.postP50))} p99 ${median(mine.map((r) => r.postP99))} ` +
           `lost ${mine.map((r) => r.lost).join('/')} cpu ` +
           cpuNames.map((n) => `${n}=${median(mine.map((r) => r.cpu[n]))}`).join(' '),
       );

@@ -182,7 +182,6 @@ class ProxyQueue {
 export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('EventStream');
   private readonly queues: ProxyQueue[];
-  failures = 0;
   private closed = false;
   private readonly commitOrder = new CommitOrder((events) => this.publish(events));
 
@@ -200,7 +199,6 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
           proxy,
           (url, body, auth) => this.post(url, body, auth),
           (publishes, error) => {
-            this.failures += publishes;
             this.logger.warn(
               `Gave up publishing ${publishes} events or revocations to the proxy: ${messageOf(error)}`,
             );
