@@ -147,6 +147,26 @@ describe('event log', () => {
     ]);
   });
 
+  it('reads each event back with the time its send committed, also in JSON', async () => {
+    const store = stream.app.get<EventStore>(EVENT_STORE);
+    const sent = await stream.events.sendEvent('timed', 't', 1);
+    const read = await store.read('timed', 0, 10);
+    const [event] = read.status === 'events' ? read.events : [];
+    expect(event.createdAt).toEqual(sent.createdAt);
+    expect(event.createdAt).toBe(event.createdAt);
+    expect(JSON.parse(JSON.stringify(event))).toEqual({
+      channel: 'timed',
+      seq: 1,
+      type: 't',
+      json: '1',
+      createdAt: sent.createdAt.toISOString(),
+    });
+    const [latest] = (await store.readLatest('timed', undefined, 1)).events;
+    expect(latest.createdAt).toEqual(sent.createdAt);
+    const [record] = (await stream.events.getEvents('timed')).events;
+    expect(record.createdAt).toEqual(sent.createdAt);
+  });
+
   it('signals a position beyond the head, and refuses malformed positions', async () => {
     await stream.events.sendEvent('short', 't', 1);
     const ahead = stream.events.getEvents('short', { after: 5 });

@@ -1,3 +1,4 @@
+import { type CustomTypesConfig, types } from 'pg';
 import type {
   AppendOptions,
   AppendedEvent,
@@ -17,23 +18,65 @@ import { GroupCommit } from './group-commit';
 
 const TRIM_BATCH = 5_000;
 
+const TIMESTAMPTZ: number = types.builtins.TIMESTAMPTZ;
+const parseTimestamp = types.getTypeParser(TIMESTAMPTZ) as (text: string) => Date;
+const keepText = (text: string) => text;
+
+/**
+ * Reads keep `created_at` as Postgres wrote it: streams never look at it,
+ * and parsing it took about a fifth of the Node time of a 1,000-event
+ * replay (`pg` parses each with a regular expression into a new Date).
+ */
+const TIMESTAMPS_AS_TEXT: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === TIMESTAMPTZ && format !== 'binary'
+      ? keepText
+      : types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+};
+
 interface ReadRow {
-  /** int8 columns: strings through `pg`, bigints through Prisma. */
-  head: string | bigint | null;
-  seq: string | bigint | null;
+  /** int8 columns: strings through `pg`. */
+  head: string | null;
+  seq: string | null;
   type: string | null;
   data: string | null;
-  created_at: Date | null;
+  /** As text: {@link TIMESTAMPS_AS_TEXT}. */
+  created_at: string | null;
+}
+
+/** A stored event as read; its `createdAt` is parsed when first asked for. */
+class ReadEvent implements StoredEvent {
+  #createdAt: Date | string;
+
+  constructor(
+    readonly channel: string,
+    readonly seq: number,
+    readonly type: string,
+    readonly json: string,
+    createdAt: string,
+  ) {
+    this.#createdAt = createdAt;
+  }
+
+  get createdAt(): Date {
+    if (typeof this.#createdAt === 'string') this.#createdAt = parseTimestamp(this.#createdAt);
+    return this.#createdAt;
+  }
+
+  toJSON(): StoredEvent {
+    const { channel, seq, type, json, createdAt } = this;
+    return { channel, seq, type, json, createdAt };
+  }
 }
 
 function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
-  return {
+  return new ReadEvent(
     channel,
-    seq: Number(row.seq),
-    type: row.type as string,
-    json: row.data as string,
-    createdAt: row.created_at as Date,
-  };
+    Number(row.seq),
+    row.type as string,
+    row.data as string,
+    row.created_at as string,
+  );
 }
 
 /**
@@ -183,6 +226,7 @@ export class PrismaEventStore implements EventStore {
         name: this.readName,
         text: this.readSql,
         values: [channel, afterSeq ?? 0, limit, maxBytes],
+        types: TIMESTAMPS_AS_TEXT,
       }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
@@ -211,6 +255,7 @@ export class PrismaEventStore implements EventStore {
         name: this.readLatestName,
         text: this.readLatestSql,
         values: [channel, beforeSeq ?? null, limit + 1],
+        types: TIMESTAMPS_AS_TEXT,
       }));
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
