@@ -51,7 +51,10 @@ export class SseRecorder {
     while (!condition(this)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`SSE condition not met; received: ${JSON.stringify(this.received)}`);
+        throw new Error(
+          `SSE condition not met; received: ${JSON.stringify(this.received)}; ` +
+            `errors: ${JSON.stringify(this.errors.map(({ status, message }) => ({ status, message })))}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
