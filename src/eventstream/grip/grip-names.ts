@@ -29,9 +29,14 @@ export function pushpinCompositeChannel(channel: string): string {
   return `events-${base64url(channel)}`;
 }
 
+/** Whether a stream of `channels` holds the composite names, with the `build-id` filter. */
+export function holdsCompositeNames(channels: readonly string[]): boolean {
+  return channels.length > 1;
+}
+
 /** The name a stream of `channels` holds `channel` by. */
 export function pushpinChannelOf(channel: string, channels: readonly string[]): string {
-  return channels.length === 1 ? pushpinChannel(channel) : pushpinCompositeChannel(channel);
+  return holdsCompositeNames(channels) ? pushpinCompositeChannel(channel) : pushpinChannel(channel);
 }
 
 function base64url(text: string): string {

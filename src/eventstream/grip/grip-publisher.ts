@@ -75,10 +75,23 @@ const IGNORED: AppendTicket = { committed: () => undefined, failed: () => undefi
 const MAX_BATCH_ITEMS = 200;
 const MAX_BATCH_BYTES = 800_000;
 
-/** One event's items, or one revocation's: they go in one request. */
-interface Pending {
-  readonly items: readonly IItemExport[];
+/**
+ * One event's items, or one revocation's, which go in one request: encoded
+ * once, however many proxies they go to.
+ */
+interface Publish {
+  /** The items' JSON, without the array's brackets: a piece of a request body's array. */
+  readonly json: string;
+  readonly items: number;
   readonly bytes: number;
+}
+
+function encodePublish(items: readonly IItemExport[]): Publish {
+  const json = JSON.stringify(items).slice(1, -1);
+  return { json, items: items.length, bytes: Buffer.byteLength(json) };
+}
+
+interface Pending extends Publish {
   readonly done: () => void;
 }
 
@@ -116,9 +129,9 @@ class ProxyQueue {
     } else if (typeof key === 'string') this.auth = new Auth.Bearer(key);
   }
 
-  enqueue(items: readonly IItemExport[]): Promise<void> {
+  enqueue(publish: Publish): Promise<void> {
     return new Promise((done) => {
-      this.pending.push({ items, bytes: Buffer.byteLength(JSON.stringify(items)), done });
+      this.pending.push({ ...publish, done });
       void this.drain();
     });
   }
@@ -134,10 +147,10 @@ class ProxyQueue {
         while (
           count < this.pending.length &&
           (count === 0 ||
-            (items + this.pending[count].items.length <= MAX_BATCH_ITEMS &&
+            (items + this.pending[count].items <= MAX_BATCH_ITEMS &&
               bytes + this.pending[count].bytes <= MAX_BATCH_BYTES))
         ) {
-          items += this.pending[count].items.length;
+          items += this.pending[count].items;
           bytes += this.pending[count++].bytes;
         }
         const batch = this.pending.splice(0, count);
@@ -150,7 +163,7 @@ class ProxyQueue {
   }
 
   private async publish(batch: readonly Pending[]): Promise<void> {
-    const body = JSON.stringify({ items: batch.flatMap((pending) => pending.items) });
+    const body = `{"items":[${batch.map((pending) => pending.json).join(',')}]}`;
     const proxy = new URL(this.url).origin;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -232,8 +245,8 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
 
   private publish(events: readonly CommittedEvent[]): void {
     for (const event of events) {
-      const items = eventItems(event);
-      for (const queue of this.queues) void queue.enqueue(items);
+      const publish = encodePublish(eventItems(event));
+      for (const queue of this.queues) void queue.enqueue(publish);
     }
   }
 
@@ -305,7 +318,8 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
         userItem(userChannel, { action: 'close' }, requireSub),
       ],
     );
-    await Promise.all(this.queues.map((queue) => queue.enqueue(items)));
+    const publish = encodePublish(items);
+    await Promise.all(this.queues.map((queue) => queue.enqueue(publish)));
   }
 
   private async post(url: string, body: string, auth: string | undefined): Promise<void> {

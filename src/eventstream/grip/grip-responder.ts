@@ -8,6 +8,7 @@ import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 import {
   escapePercent,
+  holdsCompositeNames,
   pushpinChannelOf,
   pushpinCompositeChannel,
   pushpinLinkChannel,
@@ -59,7 +60,7 @@ export class GripResponder {
     // A stream of several channels holds them with the build-id filter,
     // which Pushpin runs every reply body through, not only published
     // items: each `%` in it must reach the client as itself.
-    const escape = channels.length === 1 ? (text: string) => text : escapePercent;
+    const escape = holdsCompositeNames(channels) ? escapePercent : (text: string) => text;
     let body = request.continuation ? '' : escape(STREAM_OPEN + (request.initial ?? ''));
     let bytes = Buffer.byteLength(body);
     let complete = true;
@@ -137,7 +138,7 @@ export class GripResponder {
     cursors: ReadonlyMap<string, number>,
     userId: string | undefined,
   ): string {
-    const filter = channels.length === 1 ? '' : '; filter=build-id';
+    const filter = holdsCompositeNames(channels) ? '; filter=build-id' : '';
     const parts = channels.map(
       (c) => `${pushpinChannelOf(c, channels)}; prev-id=${cursors.get(c) ?? 0}${filter}`,
     );
@@ -156,7 +157,7 @@ export class GripResponder {
    */
   private meta(channels: readonly string[], userId: string | undefined): string {
     const parts: string[] = [];
-    if (channels.length > 1) {
+    if (holdsCompositeNames(channels)) {
       const format = channels
         .map((c) => `${escapePercent(encodeURIComponent(c))}:%(${pushpinCompositeChannel(c)})s`)
         .join(',');
