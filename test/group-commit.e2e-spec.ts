@@ -147,12 +147,13 @@ describe('group commit: concurrent sends share transactions', () => {
         blockedDone = true;
       });
       // …while a send on another channel, arriving meanwhile, is not held up behind it.
+      let timer: NodeJS.Timeout | undefined;
       const other = await Promise.race([
         instance.events.sendEvent('free', 'n', 1),
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000),
-        ),
-      ]);
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       expect(other.seq).toBe(1);
       expect(blockedDone).toBe(false);
       await transaction.query('COMMIT');
