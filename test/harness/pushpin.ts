@@ -1,7 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../src/server/free-port';
@@ -101,12 +102,19 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   if (options.pathPrefix) {
     await writeFile(routesPath, `*,path_beg=${options.pathPrefix}/,replace_beg=/ ${backend}\n`);
   }
+  // Ahead of the app's route (the longest path_beg wins): an origin that holds
+  // every request, so readiness covers the proxy's hand-over to the handler.
+  const readiness = await startReadinessOrigin();
+  await writeFile(
+    routesPath,
+    `*,path_beg=${READY_PATH} 127.0.0.1:${readiness.port}\n${await readFile(routesPath, 'utf8')}`,
+  );
 
   let child: ChildProcess | undefined;
   const launch = async () => {
     child = spawn('pushpin', ['--config', configPath], { stdio: 'ignore', detached: false });
     await Promise.all([waitForPort(ports.http), waitForPort(ports.publish)]);
-    await waitForProxy(`http://127.0.0.1:${ports.http}/pushpin-harness-ready`);
+    await waitForHold(`http://127.0.0.1:${ports.http}${READY_PATH}`);
   };
   const stop = async () => {
     const running = child;
@@ -130,13 +138,19 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     await exited;
     await waitUntilGone(services);
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    readiness.server.close();
+    throw error;
+  }
   return {
     url: `http://127.0.0.1:${ports.http}`,
     publishUrl: `http://127.0.0.1:${ports.publish}`,
     gripUrl: `http://127.0.0.1:${ports.publish}/?iss=pushpin&key=${options.sigKey}`,
     stop: async () => {
       await stop();
+      await new Promise((resolve) => readiness.server.close(resolve));
       await rm(dir, { recursive: true, force: true });
     },
     restart: async () => {
@@ -164,22 +178,41 @@ function withSettings(config: string, settings: Readonly<Record<string, string |
   return config;
 }
 
+const READY_PATH = '/pushpin-harness-ready';
+
+async function startReadinessOrigin(): Promise<{ server: Server; port: number }> {
+  const server = createServer((_, response) => {
+    response.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Grip-Hold': 'stream',
+      'Grip-Channel': 'pushpin-harness-ready',
+    });
+    response.end(':ready\n\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 /**
  * Open ports are not enough: until its proxy and handler are up, Pushpin
- * accepts connections without answering, and a client that meets that gives
- * up. Any answer, even a 502 for a backend that is not up yet, means ready.
+ * accepts connections without answering, and until the handler has
+ * connected to the proxy, it answers a GRIP hold with 500 "Accept service
+ * unavailable". Ready is when a request to an origin that holds it is held.
  */
-async function waitForProxy(url: string, timeoutMs = 15_000): Promise<void> {
+async function waitForHold(url: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last: string;
   for (;;) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       await response.body?.cancel();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`Pushpin did not answer at ${url}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (response.ok) return;
+      last = `${response.status} ${response.statusText}`;
+    } catch (error) {
+      last = String(error);
     }
+    if (Date.now() > deadline) throw new Error(`Pushpin did not hold a stream at ${url}: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
