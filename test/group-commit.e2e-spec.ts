@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { EventStoreError, type EventRecord } from '../src/eventstream';
 import { EVENT_STORE, type EventStore } from '../src/eventstream/storage/event-store.interface';
 import { EventDatabase } from '../src/eventstream/storage/prisma/event-database';
@@ -11,13 +11,13 @@ const ROUNDS = 10;
 describe('group commit: concurrent sends share transactions', () => {
   let db: TestDatabase;
   let instance: EventStreamInstance;
-  let observer: Client;
+  /** Connections of its own, to see what is committed while sends go on. */
+  let observer: Pool;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     instance = await startEventStream({ databaseUrl: db.url, poolSize: 10 });
-    observer = new Client({ connectionString: db.url });
-    await observer.connect();
+    observer = new Pool({ connectionString: db.url, max: 4 });
   });
   afterAll(async () => {
     await observer?.end();
