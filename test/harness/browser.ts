@@ -19,6 +19,9 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      // Containers often give /dev/shm 64 MB, too little for Chromium's
+      // renderers, which then hang or crash: /tmp instead.
+      '--disable-dev-shm-usage',
     ],
   });
 }
