@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const backendPort = await freePort();
   const pushpin = await startPushpin({
     backendPort,
-    sigKey: 'bench-sig-key',
+    sigKey: 'bench-sig-key-0123456789abcdefghijklmnopqrstuv',
     settings: PUSHPIN_SETTINGS,
   });
   const errors: string[] = [];

@@ -27,7 +27,10 @@ describe('the demo page in a browser, through Pushpin', () => {
     if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
     db = await createTestDatabase();
     const port = await freePort();
-    pushpin = await startPushpin({ backendPort: port, sigKey: 'demo-sig-key' });
+    pushpin = await startPushpin({
+      backendPort: port,
+      sigKey: 'demo-sig-key-0123456789abcdefghijklmnopqrstuv',
+    });
     server = await startServerProcess({ DATABASE_URL: db.url, GRIP_URL: pushpin.gripUrl }, port);
     browser = await launchBrowser();
     const context = await browser.newContext();

@@ -20,8 +20,14 @@ describe('GRIP mode with several proxies', () => {
     db = await createTestDatabase();
     const port = await freePort();
     proxies = [
-      await startPushpin({ backendPort: port, sigKey: 'first-key' }),
-      await startPushpin({ backendPort: port, sigKey: 'second-key' }),
+      await startPushpin({
+        backendPort: port,
+        sigKey: 'first-key-0123456789abcdefghijklmnopqrstuv',
+      }),
+      await startPushpin({
+        backendPort: port,
+        sigKey: 'second-key-0123456789abcdefghijklmnopqrstuv',
+      }),
     ];
     app = await startHttpApp({
       port,

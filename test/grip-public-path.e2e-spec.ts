@@ -21,7 +21,11 @@ describe('GRIP next links behind a route that rewrites paths', () => {
     if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
     db = await createTestDatabase();
     const port = await freePort();
-    pushpin = await startPushpin({ backendPort: port, sigKey: 'path-key', pathPrefix: '/stream' });
+    pushpin = await startPushpin({
+      backendPort: port,
+      sigKey: 'path-key-0123456789abcdefghijklmnopqrstuv',
+      pathPrefix: '/stream',
+    });
     app = await startHttpApp({
       port,
       options: {

@@ -87,7 +87,9 @@ describe('GRIP publishing order', () => {
           migrate: true,
           retention: false,
           path: false,
-          grip: { url: `http://127.0.0.1:${port}/?iss=pushpin&key=order-test` },
+          grip: {
+            url: `http://127.0.0.1:${port}/?iss=pushpin&key=order-test-0123456789abcdefghijklmnopqrstuv`,
+          },
           metrics: { registry },
         }),
       ],

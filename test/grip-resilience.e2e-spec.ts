@@ -38,7 +38,11 @@ describe('GRIP mode under faults', () => {
     db = await createTestDatabase();
     const port = await freePort();
     // Gaps are recovered a second after they are seen, not five.
-    pushpin = await startPushpin({ backendPort: port, sigKey: 'fault-key', messageWaitMs: 1_000 });
+    pushpin = await startPushpin({
+      backendPort: port,
+      sigKey: 'fault-key-0123456789abcdefghijklmnopqrstuv',
+      messageWaitMs: 1_000,
+    });
     front = await startHttpApp({
       port,
       options: { databaseUrl: db.url, grip: { url: pushpin.gripUrl, publishTimeoutMs: 1_000 } },

@@ -34,7 +34,10 @@ describe('GRIP recovery calls of several users at once', () => {
     if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
     db = await createTestDatabase();
     const port = await freePort();
-    pushpin = await startPushpin({ backendPort: port, sigKey: 'shared-recovery-key' });
+    pushpin = await startPushpin({
+      backendPort: port,
+      sigKey: 'shared-recovery-key-0123456789abcdefghijklmnopqrstuv',
+    });
     app = await startHttpApp({
       port,
       options: {

@@ -61,8 +61,8 @@ describe('EventStreamHealth', () => {
           databaseUrl: db.url,
           grip: {
             url: [
-              `http://127.0.0.1:${livePort}/?iss=pushpin&key=health-key`,
-              `http://127.0.0.1:${deadPort}/?iss=pushpin&key=health-key`,
+              `http://127.0.0.1:${livePort}/?iss=pushpin&key=health-key-0123456789abcdefghijklmnopqrstuv`,
+              `http://127.0.0.1:${deadPort}/?iss=pushpin&key=health-key-0123456789abcdefghijklmnopqrstuv`,
             ],
             publishTimeoutMs: 1_000,
           },

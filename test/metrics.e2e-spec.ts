@@ -72,7 +72,9 @@ describe('Prometheus metrics', () => {
     const app = await startHttpApp({
       options: {
         databaseUrl: db.url,
-        grip: { url: `http://127.0.0.1:${port}/?iss=pushpin&key=metrics-key` },
+        grip: {
+          url: `http://127.0.0.1:${port}/?iss=pushpin&key=metrics-key-0123456789abcdefghijklmnopqrstuv`,
+        },
         metrics: { registry },
       },
     });

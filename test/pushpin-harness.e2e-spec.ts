@@ -36,7 +36,7 @@ describe('Pushpin harness', () => {
     await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
     pushpin = await startPushpin({
       backendPort: (origin.address() as AddressInfo).port,
-      sigKey: 'harness-key',
+      sigKey: 'harness-key-0123456789abcdefghijklmnopqrstuv',
     });
   });
   afterAll(async () => {
@@ -69,12 +69,12 @@ describe('Pushpin harness', () => {
     }
   });
 
-  it('refuses, as docker-compose would, a missing, stock or URL-unsafe sig key', async () => {
+  it('refuses, as docker-compose would, a missing, stock, short or URL-unsafe sig key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'eventstream-configure-'));
     try {
       const config = join(dir, 'pushpin.conf');
       await writeFile(config, 'sig_key=changeme\n');
-      for (const key of ['', 'changeme', 'a&b', 'a b']) {
+      for (const key of ['', 'changeme', 'a&b', 'a b', 'x'.repeat(31)]) {
         const result = spawnSync('sh', [
           CONFIGURE,
           config,

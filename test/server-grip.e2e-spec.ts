@@ -19,7 +19,10 @@ describe('the bundled server behind Pushpin', () => {
     if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
     db = await createTestDatabase();
     const port = await freePort();
-    pushpin = await startPushpin({ backendPort: port, sigKey: 'server-sig-key' });
+    pushpin = await startPushpin({
+      backendPort: port,
+      sigKey: 'server-sig-key-0123456789abcdefghijklmnopqrstuv',
+    });
     server = await startServerProcess(
       { DATABASE_URL: db.url, GRIP_URL: pushpin.gripUrl, EVENTSTREAM_PUBLISH_KEY: 'k' },
       port,
@@ -34,7 +37,7 @@ describe('the bundled server behind Pushpin', () => {
   it('says it runs in GRIP mode, that the proxy answers, and never prints the key', () => {
     expect(server.output()).toMatch(/in GRIP mode \(proxy publish API http:\/\/127\.0\.0\.1:\d+\)/);
     expect(server.output()).toMatch(/GRIP proxy publish API at http:\/\/127\.0\.0\.1:\d+ answers/);
-    expect(server.output()).not.toContain('server-sig-key');
+    expect(server.output()).not.toContain('server-sig-key-0123456789abcdefghijklmnopqrstuv');
   });
 
   it('reports the proxy up at /health', async () => {
@@ -50,7 +53,7 @@ describe('the bundled server behind Pushpin', () => {
     const deadPort = await freePort();
     const lonely = await startServerProcess({
       DATABASE_URL: db.url,
-      GRIP_URL: `http://127.0.0.1:${deadPort}/?iss=pushpin&key=x`,
+      GRIP_URL: `http://127.0.0.1:${deadPort}/?iss=pushpin&key=lonely-key-0123456789abcdefghijklmnop`,
     });
     try {
       expect(lonely.output()).toMatch(

@@ -409,7 +409,7 @@ async function main(): Promise<void> {
   await origin.call('listen', { port: backendPort });
   const pushpin = await startPushpin({
     backendPort,
-    sigKey: 'experiment-key',
+    sigKey: 'experiment-key-0123456789abcdefghijklmnop',
     settings: PUSHPIN_SETTINGS,
   });
   try {

@@ -18,6 +18,11 @@ case $sig_key in
     exit 2
     ;;
 esac
+# The app refuses a shorter key too (grip.url): it would be guessable.
+if [ ${#sig_key} -lt 32 ]; then
+  echo "configure.sh: the sig key must be at least 32 characters (openssl rand -hex 32)" >&2
+  exit 2
+fi
 sed -i \
   -e "s|^sig_key=.*|sig_key=$sig_key|" \
   -e "s|^push_in_http_addr=.*|push_in_http_addr=$publish_addr|" \

@@ -1,22 +1,33 @@
-import { parseGripUri } from '@fanoutio/grip';
+import { messageOf } from '../errors/error-message';
 import type { GripOptions } from './grip-options.interface';
+import {
+  type KeyMaterial,
+  type SignatureVerifier,
+  deriveLinkSecret,
+  readKeyMaterial,
+  verifierOf,
+} from './grip-keys';
+import { parseGripUrl } from './grip-url';
+import { weakSecretReason } from './secret-strength';
 
-/** A proxy's publish endpoint and keys, as `parseGripUri` reads them from a GRIP URL. */
+/** A proxy's publish endpoint and keys, as `@fanoutio/grip` reads them from a GRIP URL. */
 export interface GripProxy {
   readonly control_uri: string;
   readonly control_iss?: string;
   readonly key?: unknown;
   readonly verify_key?: unknown;
+  readonly verify_iss?: unknown;
 }
 
 export interface GripSettings {
   readonly proxies: readonly GripProxy[];
-  /** Keys that may have signed a proxied request; none means none is trusted. */
-  readonly verifyKeys: readonly string[];
+  /** What may have signed a proxied request; none means none is trusted. */
+  readonly verifiers: readonly SignatureVerifier[];
   readonly unsignedRequests: 'direct' | 'refuse';
   readonly publicPath: string | undefined;
   readonly linkSecret: Uint8Array;
   readonly publishTimeoutMs: number;
+  readonly connectionSubscriptionMax: number;
 }
 
 /**
@@ -26,24 +37,109 @@ export interface GripSettings {
  */
 export const GRIP_MAX_DATA_BYTES = 64 * 1024;
 
-export function resolveGripSettings(options: GripOptions): GripSettings {
+/** Pushpin's stock `connection_subscription_max`. */
+export const DEFAULT_CONNECTION_SUBSCRIPTION_MAX = 20;
+
+/**
+ * Channels a held stream subscribes to besides its own: its user's
+ * revocation channel and link channel (grip-names.ts).
+ */
+export const SUBSCRIPTIONS_BESIDES_CHANNELS = 2;
+
+/**
+ * Reads the proxies' URLs and keys. Options are already validated for their
+ * types; what is wrong with the keys is pushed onto `problems`, each with
+ * the option's path.
+ */
+export function resolveGripSettings(options: GripOptions, problems: string[]): GripSettings | null {
   const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
-  if (urls.length === 0) throw new Error('grip.url needs at least one proxy');
-  const proxies: GripProxy[] = urls.map((url) => parseGripUri(url));
-  const verifyKeys = proxies.flatMap((proxy) => {
-    const key: unknown = proxy.verify_key ?? proxy.key;
-    return typeof key === 'string' && key.length > 0 ? [key] : [];
+  const proxies: GripProxy[] = [];
+  const verifiers: SignatureVerifier[] = [];
+  let firstSecret: Uint8Array | undefined;
+  let firstHasVerifyKey = false;
+
+  urls.forEach((url, index) => {
+    const path =
+      urls.length === 1 && typeof options.url === 'string' ? 'grip.url' : `grip.url.${index}`;
+    let proxy: GripProxy;
+    try {
+      proxy = parseGripUrl(url);
+    } catch (error) {
+      problems.push(`${path}: ${messageOf(error)}`);
+      return;
+    }
+    proxies.push(proxy);
+    const verifyKey = nonEmpty(proxy.verify_key);
+    const key = verifyKey ?? nonEmpty(proxy.key);
+    const issuer = nonEmpty(proxy.verify_iss);
+    if (index === 0) firstHasVerifyKey = verifyKey !== undefined;
+    if (key === undefined) {
+      problems.push(
+        `${path}: give the key that verifies the proxy's Grip-Sig (key=<Pushpin sig_key>, or verify-key=<public key>)`,
+      );
+      return;
+    }
+    const param = verifyKey === undefined ? 'key' : 'verify-key';
+    let material: KeyMaterial;
+    try {
+      material = readKeyMaterial(key);
+    } catch (error) {
+      problems.push(`${path}: its ${param} cannot be read: ${messageOf(error)}`);
+      return;
+    }
+    if (material.kind === 'secret') {
+      const weak = weakSecretReason(material.bytes);
+      if (weak) return problems.push(`${path}: its ${param} ${weak}`);
+      if (index === 0) firstSecret = material.bytes;
+    }
+    try {
+      verifiers.push(verifierOf(material, issuer));
+    } catch (error) {
+      problems.push(`${path}: its ${param} ${messageOf(error)}`);
+    }
   });
-  const secret = options.linkSecret ?? verifyKeys[0];
-  if (!secret) {
-    throw new Error('grip needs a key in its url (…&key=<sig key>) or a linkSecret');
-  }
+
+  const linkSecret = resolveLinkSecret(options, firstHasVerifyKey, firstSecret, problems);
+  if (!linkSecret || verifiers.length !== urls.length) return null;
   return {
     proxies,
-    verifyKeys,
+    verifiers,
     unsignedRequests: options.unsignedRequests ?? 'direct',
     publicPath: options.publicPath,
-    linkSecret: new TextEncoder().encode(secret),
+    linkSecret,
     publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
+    connectionSubscriptionMax:
+      options.connectionSubscriptionMax ?? DEFAULT_CONNECTION_SUBSCRIPTION_MAX,
   };
+}
+
+/**
+ * Next links are signed with `linkSecret`, or with a secret derived from the
+ * first proxy's shared key. Never from a verify key: one may be public (a
+ * Fastly Fanout URL carries Fastly's public key), and anyone could then sign
+ * a link to any channel as any user.
+ */
+function resolveLinkSecret(
+  options: GripOptions,
+  firstHasVerifyKey: boolean,
+  firstSecret: Uint8Array | undefined,
+  problems: string[],
+): Uint8Array | undefined {
+  if (options.linkSecret !== undefined) {
+    const secret = new TextEncoder().encode(options.linkSecret);
+    const weak = weakSecretReason(secret);
+    if (weak) problems.push(`grip.linkSecret ${weak}`);
+    return weak ? undefined : secret;
+  }
+  if (firstHasVerifyKey) {
+    problems.push(
+      'grip.linkSecret is required when the first grip.url has a verify-key (which may be public): give a secret of at least 32 random bytes',
+    );
+    return undefined;
+  }
+  return firstSecret && deriveLinkSecret(firstSecret);
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Auth, type IItemExport } from '@fanoutio/grip';
+import type { Auth, IItemExport } from '@fanoutio/grip';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import { formatEventId } from '../events/event-id';
@@ -16,6 +16,7 @@ import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { type AppendTicket, CommitOrder } from './commit-order';
 import type { CommittedEvent } from './committed-event';
 import type { GripProxy } from './grip-config';
+import { gripLibrary } from './grip-library';
 import {
   escapePercent,
   pushpinChannel,
@@ -121,6 +122,7 @@ class ProxyQueue {
     this.url = url.toString();
     // As @fanoutio/grip's own client authenticates: a JWT with `iss`, else a bearer key.
     const { control_iss: iss, key } = config;
+    const { Auth } = gripLibrary();
     if (iss !== undefined) {
       this.auth = new Auth.Jwt(
         { iss },

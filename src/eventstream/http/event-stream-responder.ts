@@ -88,7 +88,7 @@ export class EventStreamResponder {
     try {
       applyCors(this.config.cors, http.request, http.response);
       const grip = this.config.grip;
-      const proxied = grip !== null && (await isProxied(http.request, grip.verifyKeys));
+      const proxied = grip !== null && (await isProxied(http.request, grip.verifiers));
       if (grip && !proxied && grip.unsignedRequests === 'refuse') {
         throw new ProxyRequestRefusedError('Streams are served through the GRIP proxy only');
       }

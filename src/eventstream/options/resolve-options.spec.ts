@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { Pool } from 'pg';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
@@ -12,6 +13,8 @@ import { resolveOptions } from './resolve-options';
 
 const URL = 'postgres://user:secret@localhost:5432/app';
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** A shared secret strong enough to sign with. */
+const STRONG = 'k3y-0123456789abcdefghijklmnopqrstuv';
 
 /** The error resolveOptions throws for `options`, given as they might come from untyped code. */
 function configError(options: unknown): EventStreamConfigError {
@@ -187,7 +190,7 @@ describe('resolveOptions', () => {
     });
 
     test('keeps event data within what a GRIP reply can carry, with grip only', () => {
-      const grip = { url: 'http://127.0.0.1:5561/?key=k' };
+      const grip = { url: `http://127.0.0.1:5561/?key=${STRONG}` };
       expect(() =>
         resolveOptions({ databaseUrl: URL, grip, limits: { maxDataBytes: 65_537 } }),
       ).toThrow(/limits.maxDataBytes: at most 65536 with grip/);
@@ -478,6 +481,107 @@ describe('resolveOptions', () => {
       ]) {
         expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${path}\\b`)));
       }
+    });
+  });
+
+  describe('grip', () => {
+    const PUSHPIN = `http://127.0.0.1:5561/?iss=pushpin&key=${STRONG}`;
+    const withGrip = (grip: object, rest: object = {}) =>
+      ({ databaseUrl: URL, grip, ...rest }) as EventStreamModuleOptions;
+
+    test('refuses every option of the wrong type, range or value, naming it', () => {
+      expect(
+        problemsOf(
+          withGrip({
+            url: PUSHPIN,
+            unsignedRequests: 'refuze',
+            publishTimeoutMs: -1,
+            linkSecret: 12345,
+            publicPath: 42,
+            connectionSubscriptionMax: 2,
+            typo: 1,
+          }),
+        ),
+      ).toEqual(
+        expect.arrayContaining([
+          "grip.unsignedRequests must be 'direct' or 'refuse', got refuze",
+          'grip.publishTimeoutMs must be at least 1, got -1',
+          'grip.linkSecret must be a string',
+          'grip.publicPath must be a string',
+          'grip.connectionSubscriptionMax must be at least 3, got 2',
+          'grip.typo: property typo should not exist',
+        ]),
+      );
+    });
+
+    test.each([
+      [{ unsignedRequests: 'REFUSE' }, /grip.unsignedRequests must be 'direct' or 'refuse'/],
+      [{ unsignedRequests: true }, /grip.unsignedRequests must be 'direct' or 'refuse'/],
+      [{ publishTimeoutMs: Number.NaN }, /grip.publishTimeoutMs must be an integer/],
+      [{ publishTimeoutMs: 1e12 }, /grip.publishTimeoutMs must be at most 600000/],
+      [{ publicPath: 'events' }, /grip.publicPath must be a path starting with \//],
+      [{ url: [] }, /grip.url must be a GRIP URL string or a non-empty array/],
+      [{ url: 42 }, /grip.url must be a GRIP URL string or a non-empty array/],
+      [{ url: 'pushpin:5561' }, /grip.url: must be an http:\/\/ or https:\/\/ URL/],
+    ])('refuses %j', (given, message) => {
+      expect(problemsOf(withGrip({ url: PUSHPIN, ...given })).join('\n')).toMatch(message);
+    });
+
+    test('refuses weak keys and secrets, naming where they are', () => {
+      expect(problemsOf(withGrip({ url: 'http://127.0.0.1:5561/?key=a' }))).toEqual([
+        expect.stringMatching(/^grip.url: its key is 1 bytes long; use at least 32/),
+      ]);
+      expect(
+        problemsOf(withGrip({ url: [PUSHPIN, 'http://127.0.0.1:5562/?key=changeme'] })),
+      ).toEqual([expect.stringMatching(/^grip.url.1: its key is 8 bytes long/)]);
+      expect(problemsOf(withGrip({ url: PUSHPIN, linkSecret: 'a' }))).toEqual([
+        expect.stringMatching(/^grip.linkSecret is 1 bytes long/),
+      ]);
+      expect(problemsOf(withGrip({ url: PUSHPIN, linkSecret: 'ab'.repeat(20) }))).toEqual([
+        expect.stringMatching(/^grip.linkSecret repeats too few characters/),
+      ]);
+      expect(problemsOf(withGrip({ url: 'http://127.0.0.1:5561/' }))).toEqual([
+        expect.stringMatching(/^grip.url: give the key that verifies the proxy's Grip-Sig/),
+      ]);
+    });
+
+    test('never signs next links with a verify key: a public one needs a linkSecret', () => {
+      const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const jwk = JSON.stringify(publicKey.export({ format: 'jwk' }));
+      const fanout = `https://api.fastly.com/service/s1?key=api-token&verify-iss=fastly:s1&verify-key=${encodeURIComponent(jwk)}`;
+      expect(problemsOf(withGrip({ url: fanout }))).toEqual([
+        expect.stringMatching(
+          /^grip.linkSecret is required when the first grip.url has a verify-key/,
+        ),
+      ]);
+      const config = resolveOptions(withGrip({ url: fanout, linkSecret: STRONG }));
+      expect(Buffer.from(config.grip?.linkSecret ?? []).toString()).toBe(STRONG);
+      expect(config.grip?.verifiers).toEqual([
+        expect.objectContaining({ algorithms: ['ES256'], issuer: 'fastly:s1' }),
+      ]);
+    });
+
+    test("derives the link secret from Pushpin's key, never equal to it", () => {
+      const secret = resolveOptions(withGrip({ url: PUSHPIN })).grip?.linkSecret;
+      expect(secret).toHaveLength(32);
+      expect(Buffer.from(secret ?? []).toString()).not.toContain(STRONG);
+    });
+
+    test("keeps maxChannelsPerStream within Pushpin's subscriptions per connection", () => {
+      expect(problemsOf(withGrip({ url: PUSHPIN }, { maxChannelsPerStream: 19 }))).toEqual([
+        expect.stringMatching(
+          /^maxChannelsPerStream: at most 18 with grip, .*connection_subscription_max is 20.*grip.connectionSubscriptionMax/,
+        ),
+      ]);
+      expect(
+        resolveOptions(withGrip({ url: PUSHPIN }, { maxChannelsPerStream: 18 })).stream.maxChannels,
+      ).toBe(18);
+      const raised = withGrip({ url: PUSHPIN, connectionSubscriptionMax: 40 });
+      expect(resolveOptions({ ...raised, maxChannelsPerStream: 30 }).stream.maxChannels).toBe(30);
+      // Direct mode holds streams itself: the proxy's limit does not apply.
+      expect(
+        resolveOptions({ databaseUrl: URL, maxChannelsPerStream: 100 }).stream.maxChannels,
+      ).toBe(100);
     });
   });
 });

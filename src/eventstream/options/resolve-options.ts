@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import {
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsString,
@@ -22,9 +23,14 @@ import {
   defaultUserLoader,
   defaultUserResolver,
 } from '../auth/user-identity';
-import { messageOf } from '../errors/error-message';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
-import { GRIP_MAX_DATA_BYTES, type GripSettings, resolveGripSettings } from '../grip/grip-config';
+import {
+  DEFAULT_CONNECTION_SUBSCRIPTION_MAX,
+  GRIP_MAX_DATA_BYTES,
+  type GripSettings,
+  SUBSCRIPTIONS_BESIDES_CHANNELS,
+  resolveGripSettings,
+} from '../grip/grip-config';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import type { EventStreamConfig, RetentionPolicy } from './eventstream-config';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
@@ -87,6 +93,48 @@ class CorsInput {
   @Optional()
   @applyAll(...positiveInt(86_400))
   maxAgeSeconds?: number;
+}
+
+class GripInput {
+  @ValidateBy({
+    name: 'isGripUrl',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' ||
+        (Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string')),
+      defaultMessage: () => 'url must be a GRIP URL string or a non-empty array of them',
+    },
+  })
+  url!: string | readonly string[];
+
+  @Optional()
+  @IsIn(['direct', 'refuse'], {
+    message: (args) => `unsignedRequests must be 'direct' or 'refuse', got ${shown(args)}`,
+  })
+  unsignedRequests?: 'direct' | 'refuse';
+
+  @Optional()
+  @Matches(/^\/[^?#\s]*$/, {
+    message: 'publicPath must be a path starting with / (no query, fragment or spaces)',
+  })
+  @IsString({ message: 'publicPath must be a string' })
+  publicPath?: string;
+
+  @Optional()
+  @IsString({ message: 'linkSecret must be a string' })
+  linkSecret?: string;
+
+  @Optional()
+  @applyAll(...positiveInt(600_000))
+  publishTimeoutMs?: number;
+
+  @Optional()
+  @applyAll(...positiveInt(100_000))
+  @Min(SUBSCRIPTIONS_BESIDES_CHANNELS + 1, {
+    message: (args) =>
+      `connectionSubscriptionMax must be at least ${SUBSCRIPTIONS_BESIDES_CHANNELS + 1}, got ${shown(args)}`,
+  })
+  connectionSubscriptionMax?: number;
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -217,7 +265,8 @@ class OptionsInput {
 
   @Optional()
   @IsObject({ message: 'grip must be an object with a url' })
-  grip?: unknown;
+  @ValidateNested()
+  grip?: GripInput;
 
   @Optional()
   @ValidateBy({
@@ -263,6 +312,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
     retention: nestedInput(RetentionInput, options.retention),
     limits: nestedInput(LimitsInput, options.limits),
     cors: nestedInput(CorsInput, options.cors),
+    grip: nestedInput(GripInput, options.grip),
   });
   const problems = flatten(
     validateSync(input, {
@@ -282,11 +332,18 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
     problems.push('pool must be a pg Pool');
   }
   let grip: GripSettings | null = null;
+  // Keys are read only from a grip object of the right shape.
+  if (options.grip && !problems.some((problem) => problem.startsWith('grip'))) {
+    grip = resolveGripSettings(options.grip, problems);
+  }
   if (options.grip) {
-    try {
-      grip = resolveGripSettings(options.grip);
-    } catch (error) {
-      problems.push(`grip: ${messageOf(error)}`);
+    const subscriptionMax =
+      options.grip.connectionSubscriptionMax ?? DEFAULT_CONNECTION_SUBSCRIPTION_MAX;
+    const channelsMax = subscriptionMax - SUBSCRIPTIONS_BESIDES_CHANNELS;
+    if ((options.maxChannelsPerStream ?? 0) > channelsMax) {
+      problems.push(
+        `maxChannelsPerStream: at most ${channelsMax} with grip, since a held stream also subscribes to its user's two channels and Pushpin's connection_subscription_max is ${subscriptionMax}; raise that in pushpin.conf and set grip.connectionSubscriptionMax to match`,
+      );
     }
     if ((options.limits?.maxDataBytes ?? 0) > GRIP_MAX_DATA_BYTES) {
       problems.push(
