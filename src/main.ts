@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AppModule } from './server/app.module';
 import { RunningPostgres, startEmbeddedPostgres } from './server/embedded-postgres';
+import { applyRequestTimeouts } from './server/request-timeouts';
 import { readServerSettings } from './server/server-settings';
 
 async function bootstrap(): Promise<void> {
@@ -29,6 +30,7 @@ async function bootstrap(): Promise<void> {
       gripUrl: settings.gripUrl,
       demo: settings.demo,
       metrics: settings.metrics,
+      maxStreams: settings.maxStreams,
     }),
     {
       bodyParser: false,
@@ -47,6 +49,7 @@ async function bootstrap(): Promise<void> {
   };
   process.once('SIGINT', (signal) => void shutdown(signal));
   process.once('SIGTERM', (signal) => void shutdown(signal));
+  applyRequestTimeouts(app.getHttpServer());
   await app.listen(settings.port, settings.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://${settings.host}:${port}`;

@@ -16,6 +16,7 @@ import { AppStreams } from './app-streams/app-streams';
 import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
 import { EVENTSTREAM_CONNECT_HOOK, NoInitialEvents } from './connect/stream-connect-hook.interface';
 import { StreamHub } from './direct/stream-hub';
+import { StreamSlots } from './limits/stream-slots';
 import { GripPublisher } from './grip/grip-publisher';
 import { GripResponder } from './grip/grip-responder';
 import { EventHistoryResponder } from './http/event-history-responder';
@@ -77,6 +78,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     EventStreamHealth,
     RetentionService,
     StreamHub,
+    StreamSlots,
     EventStreamResponder,
     EventHistoryResponder,
     GripResponder,

@@ -63,7 +63,7 @@ export {
   type StreamConnectContext,
   type StreamConnectHook,
 } from './connect/stream-connect-hook.interface';
-export type { CorsOptions } from './options/eventstream-options.interface';
+export type { CorsOptions, StreamsPerClientOptions } from './options/eventstream-options.interface';
 export type { GripOptions } from './grip/grip-options.interface';
 export {
   DEFAULT_EVENT_LIMITS,

@@ -13,6 +13,7 @@ export interface AppModuleSettings {
   readonly gripUrl: string | undefined;
   readonly demo: boolean;
   readonly metrics: boolean;
+  readonly maxStreams: number | undefined;
 }
 
 /** The bundled server: the library used exactly as an application would. */
@@ -30,6 +31,7 @@ export class AppModule {
           migrate: true,
           ...(settings.gripUrl ? { grip: { url: settings.gripUrl } } : {}),
           ...(registry ? { metrics: { registry } } : {}),
+          ...(settings.maxStreams ? { maxStreams: settings.maxStreams } : {}),
         }),
       ],
       providers: [

@@ -17,6 +17,8 @@ export interface ServerSettings {
   readonly metrics: boolean;
   /** Log lines as JSON objects instead of text (`EVENTSTREAM_LOG_FORMAT=json`). */
   readonly jsonLogs: boolean;
+  /** The module's `maxStreams` (`EVENTSTREAM_MAX_STREAMS`); unset: its default. */
+  readonly maxStreams: number | undefined;
 }
 
 export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
@@ -34,7 +36,17 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     demo: readSwitch('EVENTSTREAM_DEMO', env.EVENTSTREAM_DEMO, true),
     metrics: readSwitch('EVENTSTREAM_METRICS', env.EVENTSTREAM_METRICS, false),
     jsonLogs: readLogFormat(env.EVENTSTREAM_LOG_FORMAT) === 'json',
+    maxStreams: readPositiveInteger('EVENTSTREAM_MAX_STREAMS', env.EVENTSTREAM_MAX_STREAMS),
   };
+}
+
+function readPositiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
+    throw new Error(`${name} must be a whole number of at least 1, got "${value}"`);
+  }
+  return number;
 }
 
 function readLogFormat(value: string | undefined): 'text' | 'json' {

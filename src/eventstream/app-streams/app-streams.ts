@@ -12,6 +12,7 @@ import { EventStreamService } from '../eventstream.service';
 import { applyCors } from '../http/cors';
 import { writeFailure } from '../http/error-response';
 import { nodeHttp } from '../http/node-http';
+import { StreamSlots } from '../limits/stream-slots';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
 import { appStreamFailure } from './app-stream-failure';
@@ -60,6 +61,7 @@ export class AppStreams implements BeforeApplicationShutdown {
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
+    private readonly slots: StreamSlots,
   ) {}
 
   /** Number of open app streams on this instance. */
@@ -90,6 +92,8 @@ export class AppStreams implements BeforeApplicationShutdown {
     http.response.once('close', onGone);
     try {
       applyCors(this.config.cors, http.request, http.response);
+      // Before the method runs: a refused stream costs the app nothing.
+      this.slots.take(request, http.response);
       const lastEventId = readLastEventId(http.request);
       const persisted = options.persist
         ? await this.persistedPosition(

@@ -133,6 +133,25 @@ export class ProxyRequestRefusedError extends EventStreamError {
   readonly code = 'proxy-required';
 }
 
+/**
+ * A stream request refused because this instance holds `maxStreams` streams
+ * (answered with 503), or the client holds `maxStreamsPerClient.max` (429).
+ */
+export class TooManyStreamsError extends EventStreamError {
+  readonly code = 'too-many-streams';
+
+  constructor(
+    readonly limit: 'maxStreams' | 'maxStreamsPerClient',
+    readonly max: number,
+  ) {
+    super(
+      limit === 'maxStreams'
+        ? `This server holds its most streams (${max}); try again later`
+        : `This client holds its most streams (${max}); close one or try again later`,
+    );
+  }
+}
+
 /** A store failure whose cause is not the database being unreachable. */
 export class EventStoreError extends EventStreamError {
   readonly code = 'store-failed';

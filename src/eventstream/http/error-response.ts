@@ -11,6 +11,7 @@ import {
   InvalidPositionError,
   InvalidQueryError,
   ProxyRequestRefusedError,
+  TooManyStreamsError,
 } from '../errors/eventstream.errors';
 import { streamErrorFrame } from '../sse/sse-frames';
 
@@ -18,7 +19,15 @@ export interface HttpFailure {
   readonly status: number;
   readonly condition: string;
   readonly message: string;
+  /**
+   * A refusal for load: sent as `Retry-After`, with `Connection: close` so
+   * that the refused client does not keep the socket the cap protects.
+   */
+  readonly retryAfterSeconds?: number;
 }
+
+/** `Retry-After` of a stream refused by `maxStreams` or `maxStreamsPerClient`. */
+export const STREAM_LIMIT_RETRY_AFTER_SECONDS = 10;
 
 const logger = new Logger('EventStream');
 
@@ -42,6 +51,15 @@ export function httpFailure(error: unknown): HttpFailure {
     return error.authenticated
       ? { status: 403, condition: 'forbidden', message: error.message }
       : { status: 401, condition: 'unauthorized', message: error.message };
+  }
+  if (error instanceof TooManyStreamsError) {
+    return {
+      ...(error.limit === 'maxStreams'
+        ? { status: 503, condition: 'unavailable' }
+        : { status: 429, condition: 'too-many-requests' }),
+      message: error.message,
+      retryAfterSeconds: STREAM_LIMIT_RETRY_AFTER_SECONDS,
+    };
   }
   if (error instanceof EventStoreUnavailableError) {
     return { status: 503, condition: 'unavailable', message: 'The event store is unavailable' };
@@ -80,6 +98,10 @@ export function writeFailure(
   const wantsStream = (request.headers.accept ?? '').includes('text/event-stream');
   response.statusCode = failure.status;
   response.setHeader('Cache-Control', 'no-cache, no-transform');
+  if (failure.retryAfterSeconds !== undefined) {
+    response.setHeader('Retry-After', String(failure.retryAfterSeconds));
+    response.setHeader('Connection', 'close');
+  }
   if (wantsStream) {
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     response.end(streamErrorFrame(failure.condition, failure.message));

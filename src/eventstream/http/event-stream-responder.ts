@@ -24,6 +24,7 @@ import { isProxied } from '../grip/grip-signature';
 import { verifyNextLink } from '../grip/next-link-token';
 import { assertValidChannel } from '../events/event-rules';
 import type { EventStreamConfig } from '../options/eventstream-config';
+import { StreamSlots } from '../limits/stream-slots';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
 import { STREAM_OPEN } from '../sse/sse-frames';
@@ -71,12 +72,14 @@ export class EventStreamResponder {
     @Inject(EVENTSTREAM_CONNECT_HOOK)
     private readonly connectHook: StreamConnectHook<unknown, unknown>,
     private readonly metrics: EventStreamMetrics,
+    private readonly slots: StreamSlots,
   ) {}
 
   /**
    * Validates and authorizes the request, then streams: replay from the
    * client's Last-Event-ID, then live events. Failures before the stream
-   * starts are answered with a 4xx or 503 and a JSON (or `stream-error`) body.
+   * starts are answered with a 4xx or 503 and a JSON (or `stream-error`) body;
+   * past `maxStreams` with 503, past `maxStreamsPerClient` with 429.
    */
   async serve(request: object, response: object, options: ServeStreamOptions = {}): Promise<void> {
     const http = nodeHttp(request, response);
@@ -108,6 +111,10 @@ export class EventStreamResponder {
         channels,
         maxEventIdLength(stream.maxChannels, limits.maxChannelLength),
       );
+      // Before the first await of this stream's own work, so that requests
+      // arriving together cannot pass the cap together. A proxied stream is
+      // held by the proxy, not by this instance: it takes no slot.
+      if (!proxied) this.slots.take(request, http.response);
 
       const user = this.config.resolveUser(request);
       let expiresAt: Date | undefined;

@@ -23,6 +23,7 @@ interface Instruments {
   readonly publishRetries: Counter<'proxy'>;
   readonly publishFailures: Counter<'proxy'>;
   readonly openStreams: Gauge;
+  readonly streamsRefused: Counter<'limit'>;
   readonly replayEvents: Histogram<'mode'>;
 }
 
@@ -120,6 +121,16 @@ export class EventStreamMetrics {
             },
           }),
       ),
+      streamsRefused: shared(
+        'streams_refused_total',
+        (name) =>
+          new Counter({
+            name,
+            help: 'Stream requests refused by a cap on open streams, by limit (maxStreams: 503, maxStreamsPerClient: 429)',
+            labelNames: ['limit'],
+            registers,
+          }),
+      ),
       replayEvents: shared(
         'replay_events',
         (name) =>
@@ -170,6 +181,10 @@ export class EventStreamMetrics {
   /** Counts the streams `count` reports in the open-streams gauge. */
   countOpenStreams(count: () => number): void {
     this.openStreamCounters.push(count);
+  }
+
+  recordStreamRefused(limit: 'maxStreams' | 'maxStreamsPerClient'): void {
+    this.instruments?.streamsRefused.inc({ limit });
   }
 
   recordReplay(mode: 'direct' | 'grip', events: number): void {

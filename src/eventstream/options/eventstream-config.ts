@@ -30,6 +30,11 @@ export interface StreamSettings {
   readonly slowClientTimeoutMs: number;
 }
 
+export interface StreamLimits {
+  readonly maxStreams: number;
+  readonly perClient: { readonly max: number; readonly key: (request: object) => string } | null;
+}
+
 export interface CorsPolicy {
   readonly origins: readonly string[] | '*';
   readonly credentials: boolean;
@@ -45,6 +50,7 @@ export interface EventStreamConfig {
   readonly limits: EventLimits;
   readonly eventPayloads: ReadonlyMap<string, Type<object>>;
   readonly stream: StreamSettings;
+  readonly streamLimits: StreamLimits;
   readonly authorizer: ChannelAuthorizer<unknown, unknown> | null;
   readonly onConnect: StreamConnectHook<unknown, unknown> | null;
   readonly resolveUser: UserResolver;

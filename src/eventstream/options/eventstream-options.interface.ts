@@ -27,6 +27,27 @@ export interface RetentionOptions {
   intervalMs?: number;
 }
 
+/**
+ * A cap on the streams one client holds on this instance. Off by default:
+ * behind a proxy or load balancer every client has the proxy's address, so
+ * give a `key` that tells clients apart there (a user id, a trusted
+ * forwarded address).
+ */
+export interface StreamsPerClientOptions {
+  /** Most streams one key may hold open on this instance; past it, 429. */
+  max: number;
+  /**
+   * The client of a stream request (the request your platform hands to
+   * controllers). Default: the socket's remote address.
+   *
+   * @example
+   * ```ts
+   * key: (request) => (request as { user?: { id: string } }).user?.id ?? 'anonymous'
+   * ```
+   */
+  key?: (request: object) => string;
+}
+
 /** Options of {@link EventStreamModule.forRoot}. */
 export interface EventStreamModuleOptions {
   /**
@@ -68,6 +89,16 @@ export interface EventStreamModuleOptions {
   limits?: Partial<EventLimits>;
   /** Most channels one stream may read. Default 10. */
   maxChannelsPerStream?: number;
+  /**
+   * Most streams this instance holds open at once: direct streams of the
+   * events endpoint and of `EventStreamResponder` routes, and app streams
+   * (not those handed to a GRIP proxy). Past it a request gets 503 with
+   * `Retry-After`. Default: what the open files limit leaves after the
+   * database connections and 256 descriptors for everything else.
+   */
+  maxStreams?: number;
+  /** A cap per client, with 429 past it. Default: none. */
+  maxStreamsPerClient?: StreamsPerClientOptions;
   /** Idle streams get a `keep-alive` event this often, in milliseconds. Default 20000. */
   keepAliveMs?: number;
   /**

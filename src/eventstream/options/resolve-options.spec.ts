@@ -8,6 +8,8 @@ import {
   defaultUserResolver,
 } from '../auth/user-identity';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
+import { RESERVED_FILE_DESCRIPTORS, readOpenFilesLimit } from '../limits/open-files-limit';
+import { clientAddress } from '../limits/stream-slots';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
 import { resolveOptions } from './resolve-options';
 
@@ -51,6 +53,11 @@ describe('resolveOptions', () => {
           keepAliveMs: 20_000,
           pageSize: 1000,
           slowClientTimeoutMs: 30_000,
+        },
+        // The pool's 10 connections and the LISTEN one.
+        streamLimits: {
+          maxStreams: readOpenFilesLimit() - 11 - RESERVED_FILE_DESCRIPTORS,
+          perClient: null,
         },
         eventPayloads: new Map(),
         authorizer: null,
@@ -272,6 +279,29 @@ describe('resolveOptions', () => {
     });
   });
 
+  describe('stream limits', () => {
+    test('keeps maxStreams and maxStreamsPerClient given', () => {
+      const key = () => 'k';
+      const config = resolveOptions({
+        databaseUrl: URL,
+        maxStreams: 5,
+        maxStreamsPerClient: { max: 2, key },
+      });
+      expect(config.streamLimits).toEqual({ maxStreams: 5, perClient: { max: 2, key } });
+    });
+
+    test('keys clients by their address unless told otherwise', () => {
+      const config = resolveOptions({ databaseUrl: URL, maxStreamsPerClient: { max: 2 } });
+      expect(config.streamLimits.perClient?.key).toBe(clientAddress);
+      expect(clientAddress({ socket: { remoteAddress: '192.0.2.7' } })).toBe('192.0.2.7');
+    });
+
+    test('leaves room for a larger pool in the default maxStreams', () => {
+      const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 100 }).streamLimits;
+      expect(maxStreams).toBe(readOpenFilesLimit() - 101 - RESERVED_FILE_DESCRIPTORS);
+    });
+  });
+
   describe('pool', () => {
     let pool: Pool;
 
@@ -290,6 +320,17 @@ describe('resolveOptions', () => {
       expect(config.connection).toEqual({ kind: 'pool', pool });
       expect(config.connection.kind === 'pool' && config.connection.pool).toBe(pool);
       expect(config.schema).toBe('eventstream');
+    });
+
+    test("leaves room for the given pool's connections in the default maxStreams", async () => {
+      const large = new Pool({ max: 50 });
+      try {
+        expect(resolveOptions({ pool: large }).streamLimits.maxStreams).toBe(
+          readOpenFilesLimit() - 51 - RESERVED_FILE_DESCRIPTORS,
+        );
+      } finally {
+        await large.end();
+      }
     });
 
     test('rejects both a pool and a database URL', () => {
@@ -400,6 +441,8 @@ describe('resolveOptions', () => {
       ['limits.maxChannelLength', (value) => ({ limits: { maxChannelLength: value } })],
       ['limits.maxEventTypeLength', (value) => ({ limits: { maxEventTypeLength: value } })],
       ['limits.maxDataBytes', (value) => ({ limits: { maxDataBytes: value } })],
+      ['maxStreams', (value) => ({ maxStreams: value })],
+      ['maxStreamsPerClient.max', (value) => ({ maxStreamsPerClient: { max: value } })],
     ];
 
     describe.each(numericOptions)('%s', (path, option) => {
@@ -452,6 +495,29 @@ describe('resolveOptions', () => {
       const problems = problemsOf({ databaseUrl: URL, retention });
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^retention\b/);
+    });
+
+    test.each([
+      ['a number', 5],
+      ['null', null],
+      ['true', true],
+    ])('rejects maxStreamsPerClient given as %s', (_, maxStreamsPerClient) => {
+      expect(problemsOf({ databaseUrl: URL, maxStreamsPerClient })).toEqual([
+        'maxStreamsPerClient must be an object { max, key? }',
+      ]);
+    });
+
+    test('rejects maxStreamsPerClient without max, with a key that is not a function, or an unknown key', () => {
+      expect(problemsOf({ databaseUrl: URL, maxStreamsPerClient: {} })).toEqual([
+        'maxStreamsPerClient.max must be an integer, got undefined',
+      ]);
+      expect(
+        problemsOf({ databaseUrl: URL, maxStreamsPerClient: { max: 2, key: 'x-forwarded-for' } }),
+      ).toEqual(['maxStreamsPerClient.key must be a function of the request returning a string']);
+      const unknown = problemsOf({ databaseUrl: URL, maxStreamsPerClient: { max: 2, per: 'ip' } });
+      expect(unknown).toEqual([
+        expect.stringMatching(/^maxStreamsPerClient\.per\b.*should not exist/),
+      ]);
     });
 
     test('rejects a limit given as null', () => {

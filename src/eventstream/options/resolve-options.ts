@@ -32,6 +32,8 @@ import {
   resolveGripSettings,
 } from '../grip/grip-config';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
+import { clientAddress } from '../limits/stream-slots';
+import { defaultMaxStreams, readOpenFilesLimit } from '../limits/open-files-limit';
 import type { EventStreamConfig, RetentionPolicy } from './eventstream-config';
 import type { EventStreamModuleOptions } from './eventstream-options.interface';
 
@@ -140,6 +142,21 @@ class GripInput {
 const isFunction = (value: unknown) => typeof value === 'function';
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+class StreamsPerClientInput {
+  @applyAll(...positiveInt())
+  max!: number;
+
+  @Optional()
+  @ValidateBy({
+    name: 'isFunction',
+    validator: {
+      validate: isFunction,
+      defaultMessage: () => 'key must be a function of the request returning a string',
+    },
+  })
+  key?: unknown;
+}
+
 class OptionsInput {
   @Optional()
   @Matches(/^postgres(ql)?:\/\//, {
@@ -206,6 +223,16 @@ class OptionsInput {
   @Optional()
   @applyAll(...positiveInt(100))
   maxChannelsPerStream?: number;
+
+  @Optional()
+  @applyAll(...positiveInt())
+  maxStreams?: number;
+
+  @Optional()
+  @ValidateNested()
+  // Listed last because the first problem found is the one reported.
+  @IsObject({ message: 'maxStreamsPerClient must be an object { max, key? }' })
+  maxStreamsPerClient?: StreamsPerClientInput;
 
   @Optional()
   @applyAll(...positiveInt(DAY_MS))
@@ -313,6 +340,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
     limits: nestedInput(LimitsInput, options.limits),
     cors: nestedInput(CorsInput, options.cors),
     grip: nestedInput(GripInput, options.grip),
+    maxStreamsPerClient: nestedInput(StreamsPerClientInput, options.maxStreamsPerClient),
   });
   const problems = flatten(
     validateSync(input, {
@@ -353,6 +381,8 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
   }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
   const limits = options.limits ?? {};
+  const perClient = options.maxStreamsPerClient;
+  const poolSize = options.poolSize ?? 10;
 
   return {
     connection: pool
@@ -360,7 +390,7 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
       : {
           kind: 'url',
           url: databaseUrl as string,
-          poolSize: options.poolSize ?? 10,
+          poolSize,
           connectTimeoutMs: options.connectTimeoutMs ?? 5000,
           queryTimeoutMs: options.queryTimeoutMs ?? 15000,
         },
@@ -378,6 +408,16 @@ export function resolveOptions(options: EventStreamModuleOptions): EventStreamCo
       keepAliveMs: options.keepAliveMs ?? 20_000,
       pageSize: options.replayPageSize ?? 1000,
       slowClientTimeoutMs: options.slowClientTimeoutMs ?? 30_000,
+    },
+    streamLimits: {
+      maxStreams:
+        options.maxStreams ??
+        defaultMaxStreams(
+          readOpenFilesLimit(),
+          // pg's own default pool size, for a pool given without `max`.
+          pool ? (pool.options?.max ?? 10) : poolSize,
+        ),
+      perClient: perClient ? { max: perClient.max, key: perClient.key ?? clientAddress } : null,
     },
     authorizer: options.authorizer ?? null,
     onConnect: options.onConnect ?? null,
