@@ -2,6 +2,7 @@ import { BadRequestException, HttpException, UnsupportedMediaTypeException } fro
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import { nestedDeeperThan } from './json-depth';
+import { strictJsonProblems } from './strict-json';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH } from './body-limits';
 import { discardUnreadBody } from './unread-body';
 
@@ -10,12 +11,13 @@ const CHARSET = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i;
 
 /**
  * Reads a request's JSON body itself, so that a route reads it only once its
- * guards have let the request through. Every refusal is an
+ * guards have let the request through, and refuses what `JSON.parse` would
+ * not keep as sent (see `strictJsonProblems`). Every refusal is an
  * HttpException with a 4xx status: a client's mistake, not the server's.
  */
 export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   try {
-    const text = (await readBytes(request)).toString('utf8');
+    const text = decode(await readBytes(request));
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -25,6 +27,9 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
     if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
       throw new BadRequestException([`the body is nested more than ${MAX_BODY_DEPTH} levels deep`]);
     }
+    // Only now: the scan expects valid JSON and recurses once per level.
+    const problems = strictJsonProblems(text);
+    if (problems.length > 0) throw new BadRequestException(problems);
     return body;
   } catch (error) {
     discardUnreadBody(request);
@@ -59,5 +64,13 @@ async function readBytes(request: IncomingMessage): Promise<Buffer> {
       throw new HttpException({ statusCode: status, message }, status);
     }
     throw error;
+  }
+}
+
+function decode(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new BadRequestException(['the body is not valid UTF-8']);
   }
 }
