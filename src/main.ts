@@ -33,12 +33,12 @@ async function bootstrap(): Promise<void> {
       maxStreams: settings.maxStreams,
     }),
     {
+      // Each route reads its own body (readJsonBody), so POST /publish reads
+      // one only once its key is checked.
       bodyParser: false,
       ...(jsonLogger ? { logger: jsonLogger } : {}),
     },
   );
-  // Room for a batch of events; larger bodies are refused with 413.
-  app.useBodyParser('json', { limit: '1mb' });
   // Shut down in order: the app (and its database connections), then the
   // embedded database it was using.
   const shutdown = async (signal: string) => {

@@ -97,6 +97,73 @@ describe('bad input over HTTP', () => {
       ]);
     });
 
+    it('refuses with 400 what it could not store as sent, naming where it is', async () => {
+      const cases: [string | Buffer, string][] = [
+        [
+          '{"channel":"exact","type":"t","data":{"id":9007199254740993}}',
+          'data.id: the integer 9007199254740993 is beyond ±(2^53−1) and would not be stored exactly',
+        ],
+        [
+          '{"channel":"exact","type":"t","data":{"big":12345678901234567890}}',
+          'data.big: the integer 12345678901234567890 is beyond ±(2^53−1)',
+        ],
+        [
+          '{"channel":"exact","type":"t","data":{"e":1e400}}',
+          'data.e: the number 1e400 is too large to be stored',
+        ],
+        [
+          '{"channel":"exact","type":"t","data":[0,-2.5e-400]}',
+          'data.1: the number -2.5e-400 is too small to be stored (it would become 0)',
+        ],
+        ['{"channel":"exact","type":"t","data":{"a":1,"a":2}}', 'data: duplicate key "a"'],
+        ['{"channel":"exact","channel":"other","type":"t","data":1}', 'the body: duplicate key'],
+        [
+          '{"events":[{"channel":"exact","type":"t","data":{"x":[{"k":1,"\\u006b":2}]}}]}',
+          'events.0.data.x.0: duplicate key "k"',
+        ],
+        ['{"channel":"exact","type":"t\\ud800","data":1}', 'type: the string has a lone surrogate'],
+        ['{"channel":"exact\\udc00","type":"t","data":1}', 'channel: the string has a lone'],
+        [
+          '{"channel":"exact","type":"t","data":{"k\\ud83d":"v"}}',
+          'data: the key "k\\ud83d" has a lone surrogate',
+        ],
+        [
+          Buffer.concat([
+            Buffer.from('{"channel":"exact","type":"t","data":"'),
+            Buffer.from([0xc3, 0x28, 0xff]),
+            Buffer.from('"}'),
+          ]),
+          'the body is not valid UTF-8',
+        ],
+      ];
+      for (const [body, message] of cases) {
+        const response = await fetch(`${server.baseUrl}/publish`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
+          body,
+        });
+        expect(await refusal(response)).toEqual({
+          status: 400,
+          message: expect.stringContaining(message) as unknown,
+        });
+      }
+      expect(await count()).toBe(stored);
+    });
+
+    it('stores safe integers, decimals (as the nearest double) and surrogate pairs', async () => {
+      const data =
+        '{"max":9007199254740991,"min":-9007199254740991,"d":0.1,"big":1e308,"tiny":5e-324,' +
+        '"pair":"\\ud83d\\ude00","zero":0e-999}';
+      const response = await publish(`{"channel":"exact","type":"t","data":${data}}`);
+      expect(response.status).toBe(201);
+      stored++;
+      const [row] = await db.query<{ data: string }>(
+        `SELECT data::text FROM eventstream.events WHERE channel = 'exact'`,
+      );
+      expect(JSON.parse(row.data)).toEqual(JSON.parse(data));
+      expect(JSON.parse(row.data)).toMatchObject({ pair: '😀', max: Number.MAX_SAFE_INTEGER });
+    });
+
     it('answers any JSON body with 201 or a clear 4xx, and stores only what it accepted', async () => {
       const name = fc.oneof(
         fc.constantFrom('news', 'a/b', 'é', '', ' ', 'a\nb', 'x'.repeat(129), 'stream-open', '%2C'),

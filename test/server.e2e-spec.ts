@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { startServerProcess, type ServerProcess } from './harness/server-process';
 import { SseRecorder } from './harness/sse-client';
@@ -109,6 +110,74 @@ describe('the bundled server', () => {
   it('answers a body over 1 MB with 413', async () => {
     const response = await publish({ channel: 'big', type: 't', data: 'x'.repeat(1_100_000) });
     expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ statusCode: 413, message: 'request entity too large' });
+  });
+
+  /**
+   * Sends the headers and the first 64 KiB of a body that never ends, and
+   * resolves with the answer: only one given before the body was read arrives.
+   */
+  const answerToUnfinishedBody = (headers: Record<string, string>) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const request = httpRequest(`${server.baseUrl}/publish`, { method: 'POST', headers });
+      const timer = setTimeout(() => {
+        request.destroy();
+        reject(new Error('no answer before the body ended'));
+      }, 5_000);
+      request.once('response', (response) => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve(response);
+      });
+      request.once('error', () => undefined); // destroyed here once answered
+      request.write(`{"channel":${'['.repeat(65_536)}`);
+    });
+
+  it('answers a request without the key with 401 before reading its body', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    const lengths: Record<string, string>[] = [
+      { 'Transfer-Encoding': 'chunked' },
+      { 'Content-Length': '2000000' },
+    ];
+    for (const length of lengths) {
+      expect((await answerToUnfinishedBody({ ...json, ...length })).statusCode).toBe(401);
+    }
+    // A complete body that is not JSON is not looked at either.
+    const malformed = await publish('{"channel": ', { headers: json });
+    expect(malformed.status).toBe(401);
+  });
+
+  it('logs nothing for what clients get wrong', async () => {
+    const logged = server.output().length;
+    const tooLarge = await answerToUnfinishedBody({
+      'Content-Type': 'application/json',
+      'Content-Length': '2000000',
+      Authorization: `Bearer ${KEY}`,
+    });
+    expect(tooLarge.statusCode).toBe(413);
+    const latin1 = await publish(
+      { channel: 'news', type: 't', data: 1 },
+      {
+        headers: {
+          'Content-Type': 'application/json; charset=latin1',
+          Authorization: `Bearer ${KEY}`,
+        },
+      },
+    );
+    expect(latin1.status).toBe(415);
+    expect(await latin1.json()).toEqual({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      message: 'The charset must be utf-8',
+    });
+    const nearLimit = JSON.stringify({ channel: 'big', type: 't', data: 'x'.repeat(1_000_000) });
+    for (let i = 0; i < 80; i++) {
+      const keyless = await publish(i % 2 ? '{"channel": ' : nearLimit, {
+        headers: { 'Content-Type': 'application/json' },
+      });
+      expect(keyless.status).toBe(401);
+    }
+    expect(server.output().slice(logged)).toBe('');
   });
 
   it('keeps serving after all of that', async () => {

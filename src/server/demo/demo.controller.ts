@@ -1,17 +1,27 @@
 import {
-  Body,
   Controller,
   Get,
   Header,
   HttpCode,
   Post,
+  Req,
   UseFilters,
   ValidationPipe,
 } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { readJsonBody } from '../json-body/read-json-body';
 import { EventStreamErrorFilter } from '../publish/eventstream-error.filter';
 import { DemoMessageDto } from './demo-message.dto';
 import { DemoMessages } from './demo-messages';
 import { DEMO_PAGE } from './demo-page';
+
+const validation = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  // Only what the DTO declares, as strings: nothing converted behind the scenes.
+  transform: true,
+  transformOptions: { enableImplicitConversion: false },
+});
 
 /**
  * The live demo: a chat page at `/` that anyone who reaches the server may
@@ -32,18 +42,11 @@ export class DemoController {
 
   @Post('demo/messages')
   @HttpCode(201)
-  async post(
-    @Body(
-      new ValidationPipe({
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        // Only what the DTO declares, as strings: nothing converted behind the scenes.
-        transform: true,
-        transformOptions: { enableImplicitConversion: false },
-      }),
-    )
-    body: DemoMessageDto,
-  ): Promise<{ id: string }> {
+  async post(@Req() request: IncomingMessage): Promise<{ id: string }> {
+    const body = (await validation.transform(await readJsonBody(request), {
+      type: 'body',
+      metatype: DemoMessageDto,
+    })) as DemoMessageDto;
     return { id: await this.messages.post(body.channel, body.user, body.text) };
   }
 }

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { discardUnreadBody } from '../json-body/unread-body';
 
 /** Lets a request through only with `Authorization: Bearer <publish key>`. */
 @Injectable()
@@ -22,6 +23,8 @@ export class PublishKeyGuard implements CanActivate {
     // Comparing digests of equal length, in constant time, tells a caller
     // nothing about how much of a guess was right.
     if (!match || !timingSafeEqual(digest(match[1]), this.expected)) {
+      // Answered before the body is read: not a byte of it is parsed.
+      discardUnreadBody(request);
       throw new UnauthorizedException(
         'A valid publish key is required: Authorization: Bearer <key>',
       );

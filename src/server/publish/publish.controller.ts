@@ -1,25 +1,21 @@
 import {
   BadRequestException,
-  Body,
   Controller,
-  Headers,
   HttpCode,
   Post,
-  UnsupportedMediaTypeException,
+  Req,
   UseFilters,
   UseGuards,
   type Type,
 } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { type ValidationError, validateSync } from 'class-validator';
+import type { IncomingMessage } from 'node:http';
 import { EventStreamService, type EventRecord } from '../../eventstream';
+import { readJsonBody } from '../json-body/read-json-body';
 import { EventStreamErrorFilter } from './eventstream-error.filter';
-import { nestedDeeperThan } from './json-depth';
 import { PublishBatchDto, PublishEventDto } from './publish-event.dto';
 import { PublishKeyGuard } from './publish-key.guard';
-
-/** Far deeper than any event needs; deeper bodies would exhaust the validators' stack. */
-export const MAX_BODY_DEPTH = 64;
 
 interface PublishResponse {
   readonly ids: string[];
@@ -40,15 +36,10 @@ export function createPublishController(publishKey: string): Type<unknown> {
 
     @Post()
     @HttpCode(201)
-    async publish(
-      @Body() body: unknown,
-      @Headers('content-type') contentType: string | undefined,
-    ): Promise<PublishResponse> {
-      // Only JSON bodies are parsed: anything else would arrive empty and be
-      // reported as missing fields.
-      if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
-        throw new UnsupportedMediaTypeException('Content-Type must be application/json');
-      }
+    async publish(@Req() request: IncomingMessage): Promise<PublishResponse> {
+      // Read here, after the guard: a request without the key is answered
+      // before a byte of its body is read.
+      const body = await readJsonBody(request);
       const isBatch = typeof body === 'object' && body !== null && 'events' in body;
       let records: EventRecord[];
       if (isBatch) {
@@ -76,9 +67,6 @@ export function createPublishController(publishKey: string): Type<unknown> {
 function validated<T extends object>(type: new () => T, body: unknown): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadRequestException(['the body must be a JSON object']);
-  }
-  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
-    throw new BadRequestException([`the body is nested more than ${MAX_BODY_DEPTH} levels deep`]);
   }
   const instance = plainToInstance(type, withoutData(body));
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
