@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChannelAccess } from '../src/eventstream';
 import { ClientRecorder } from './harness/client-recorder';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
-import { countStreamRequests, startHttpApp, type HttpApp } from './harness/http-app';
+import { countStreamRequests, PLATFORMS, startHttpApp, type HttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { TcpProxy } from './harness/tcp-proxy';
 
@@ -322,5 +322,36 @@ describe('the client in Node, against a scripted server', () => {
     await sleep(1_000);
     expect(positions.length).toBe(made);
     expect(retrying.states.at(-1)).toBe('closed');
+  });
+});
+
+describe.each(PLATFORMS)('the client in Node, against the app on %s answering 431', (platform) => {
+  let db: TestDatabase;
+  let server: HttpApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startHttpApp({ platform, options: { databaseUrl: db.url } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+
+  it("stops with request-too-large on a position past Node's header limit", async () => {
+    const lastEventId = `a:${'1'.repeat(17_000)}`;
+    const c = new ClientRecorder(server.streamUrl(''), ['m'], { channels: ['a'], lastEventId });
+    try {
+      await c.until(() => c.stream.state === 'closed');
+      expect(c.errors.map((e) => [e.condition, e.status, e.terminal])).toEqual([
+        ['request-too-large', 431, true],
+      ]);
+      expect(c.errors[0].message).toContain('(17002 of them the position, lastEventId)');
+      await sleep(1_000);
+      expect(c.errors).toHaveLength(1);
+      expect(c.states).toEqual(['closed']);
+    } finally {
+      c.close();
+    }
   });
 });

@@ -257,17 +257,19 @@ function isTerminal(status: number): boolean {
 async function errorFromResponse(response: Response, url: URL): Promise<StreamError> {
   const { status } = response;
   const terminal = isTerminal(status);
-  let condition = status === 200 ? 'protocol-error' : 'http-error';
-  let message = status === 200 ? 'The answer is not an event stream' : `HTTP ${status}`;
   if (TOO_LARGE_STATUSES.has(status)) {
-    // Servers give no body here (Node's 431 has none): say what was too large.
-    condition = 'request-too-large';
+    // What servers say here is no help (Node's 431 has no body, Fastify's
+    // only "Exceeded maximum allowed HTTP header size"): say what was long.
+    await response.body?.cancel().catch(() => undefined);
     const position = url.searchParams.get('lastEventId')?.length ?? 0;
-    message =
+    const message =
       `HTTP ${status}: the server refused the request as too large, a URL of ` +
       `${url.href.length} characters (${position} of them the position, lastEventId) ` +
       'with its headers';
+    return new StreamError('request-too-large', message, terminal, status);
   }
+  let condition = status === 200 ? 'protocol-error' : 'http-error';
+  let message = status === 200 ? 'The answer is not an event stream' : `HTTP ${status}`;
   try {
     const body = await response.text();
     const contentType = response.headers.get('content-type') ?? '';
