@@ -25,7 +25,7 @@ import { verifyNextLink } from '../grip/next-link-token';
 import { assertValidChannel } from '../events/event-rules';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
-import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
+import { assertResumable, parseEventPosition } from '../sse/event-position';
 import { STREAM_OPEN } from '../sse/sse-frames';
 import { answerPreflight, applyCors } from './cors';
 import { writeErrorResponse } from './error-response';
@@ -100,14 +100,10 @@ export class EventStreamResponder {
       if (options.channels) query.channels = [...options.channels];
       query.validate();
       const channels = this.checkChannels(query.channels);
+      assertResumable(http.request.url ?? '/', channels);
       const header = http.request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' && header) || query.lastEventId || '';
-      const { stream, limits } = this.config;
-      const positions = parseEventPosition(
-        lastEventId,
-        channels,
-        maxEventIdLength(stream.maxChannels, limits.maxChannelLength),
-      );
+      const positions = parseEventPosition(lastEventId, channels);
 
       const user = this.config.resolveUser(request);
       let expiresAt: Date | undefined;
@@ -188,12 +184,7 @@ export class EventStreamResponder {
         if (seq !== undefined) positions.set(channel, seq);
       }
     } else {
-      const { stream, limits } = this.config;
-      const parsed = parseEventPosition(
-        query.lastEventId ?? '',
-        channels,
-        maxEventIdLength(stream.maxChannels, limits.maxChannelLength),
-      );
+      const parsed = parseEventPosition(query.lastEventId ?? '', channels);
       parsed.forEach((seq, channel) => positions.set(channel, seq));
     }
     await this.grip.reply({
