@@ -331,7 +331,7 @@ describe.each(PLATFORMS)('streams from app code on %s', (platform) => {
     for (const [query, headers, message] of [
       ['', { 'Last-Event-ID': 'error' }, /id of an error/],
       ['?lastEventId=a%0Aevent:%20x', {}, /control characters/],
-      [`?lastEventId=${'x'.repeat(4097)}`, {}, /at most 4096/],
+      [`?lastEventId=${'x'.repeat(12_289)}`, {}, /at most 12288/],
     ] as const) {
       const response = await fetch(`${server.baseUrl}/streams/counter${query}`, { headers });
       expect(response.status).toBe(400);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChannelAccess } from '../src/eventstream';
 import { ClientRecorder } from './harness/client-recorder';
 import { startEventStream, type EventStreamInstance } from './harness/event-stream-app';
-import { countStreamRequests, startHttpApp, type HttpApp } from './harness/http-app';
+import { countStreamRequests, PLATFORMS, startHttpApp, type HttpApp } from './harness/http-app';
 import { createTestDatabase, type TestDatabase } from './harness/postgres';
 import { TcpProxy } from './harness/tcp-proxy';
 
@@ -269,6 +269,44 @@ describe('the client in Node, against a scripted server', () => {
     }
   });
 
+  it('retries a 429, and stops with a clear error on a 431 for the position it was given', async () => {
+    // Node's own header limit, made small: the reconnect that carries the
+    // long id is answered 431 before any handler runs, as it would be for
+    // any server that wrote an id longer than it takes back.
+    const ids: (string | null)[] = [];
+    const small = createServer({ maxHeaderSize: 2048 }, (request, response) => {
+      ids.push(new URL(request.url ?? '/', 'http://x').searchParams.get('lastEventId'));
+      if (ids.length === 1) return response.writeHead(429).end();
+      open(response);
+      response.end(`event: m\nid: s:${'9'.repeat(3000)}\ndata: 1\n\n`);
+    });
+    await new Promise<void>((resolve) => small.listen(0, '127.0.0.1', resolve));
+    const { port } = small.address() as AddressInfo;
+    const c = new ClientRecorder(`http://127.0.0.1:${port}/events?channel=s`, ['m']);
+    try {
+      await c.until(() => c.stream.state === 'closed');
+      expect(ids).toEqual([null, null]);
+      expect(c.received).toHaveLength(1);
+      expect(c.errors.map((e) => [e.condition, e.status, e.terminal])).toEqual([
+        ['http-error', 429, false],
+        ['disconnected', undefined, false],
+        ['request-too-large', 431, true],
+      ]);
+      expect(c.errors[2].message).toMatch(
+        /^HTTP 431: the server refused the request as too large, a URL of \d+ characters \(3002 of them the position, lastEventId\)/,
+      );
+      expect(c.stream.lastEventId).toHaveLength(3002);
+      // A retry would come within the first backoff delay (at most 100 ms here).
+      await sleep(1_000);
+      expect(c.errors).toHaveLength(3);
+      expect(c.states).toEqual(['open', 'reconnecting', 'closed']);
+    } finally {
+      c.close();
+      small.closeAllConnections();
+      await new Promise((resolve) => small.close(resolve));
+    }
+  });
+
   it('stops on 204, and close() stops the retries', async () => {
     answer = (n, response) => response.writeHead(n === 1 ? 503 : 204).end();
     const c = new ClientRecorder(`${base}/events?channel=s`, ['m']);
@@ -284,5 +322,36 @@ describe('the client in Node, against a scripted server', () => {
     await sleep(1_000);
     expect(positions.length).toBe(made);
     expect(retrying.states.at(-1)).toBe('closed');
+  });
+});
+
+describe.each(PLATFORMS)('the client in Node, against the app on %s answering 431', (platform) => {
+  let db: TestDatabase;
+  let server: HttpApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startHttpApp({ platform, options: { databaseUrl: db.url } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+
+  it("stops with request-too-large on a position past Node's header limit", async () => {
+    const lastEventId = `a:${'1'.repeat(17_000)}`;
+    const c = new ClientRecorder(server.streamUrl(''), ['m'], { channels: ['a'], lastEventId });
+    try {
+      await c.until(() => c.stream.state === 'closed');
+      expect(c.errors.map((e) => [e.condition, e.status, e.terminal])).toEqual([
+        ['request-too-large', 431, true],
+      ]);
+      expect(c.errors[0].message).toContain('(17002 of them the position, lastEventId)');
+      await sleep(1_000);
+      expect(c.errors).toHaveLength(1);
+      expect(c.states).toEqual(['closed']);
+    } finally {
+      c.close();
+    }
   });
 });

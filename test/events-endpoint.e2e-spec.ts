@@ -172,8 +172,8 @@ describe.each(PLATFORMS)('GET /events on %s', (platform) => {
       ['a malformed Last-Event-ID', 'channel=x', { 'Last-Event-ID': 'x:-1' }, 400, /channel:seq/],
       ['Last-Event-ID: error', 'channel=x', { 'Last-Event-ID': 'error' }, 400, /id of an error/],
       ['a seq past 64 bits', 'channel=x&lastEventId=x:9223372036854775808', {}, 400, /2\^63/],
-      // Longer than any id of ten 128-character channels, within Node's header limit.
-      ['a huge id', `channel=x&lastEventId=${'x:1,'.repeat(3950)}`, {}, 400, /at most 15580/],
+      // Longer than any id a stream writes, within Node's header limit.
+      ['a huge id', `channel=x&lastEventId=${'x:1,'.repeat(3950)}`, {}, 400, /at most 12288/],
       ['a mangled id', 'channel=x', { 'Last-Event-ID': 'x:1, y:2' }, 400, /does not name/],
     ];
     it.each(cases)('%s', async (_, query, headers, status, message) => {
@@ -201,6 +201,77 @@ describe.each(PLATFORMS)('GET /events on %s', (platform) => {
       await client.until((c) => c.opens === 1);
       await server.events.sendEvent('still-up', 'msg', 1);
       await client.until((c) => c.events().length === 1);
+    });
+  });
+
+  describe('takes back every id it writes', () => {
+    // Letters outside the BMP cost the most: 12 characters each in an id, 20
+    // in its query form (each `%` encoded again), 12 in a channel parameter.
+    const LETTER = '\u{1D400}';
+    /** Ten distinct channels of `length` characters: a digit, then letters. */
+    const tenChannels = (length: number) =>
+      Array.from({ length: 10 }, (_, i) => `${i}${LETTER.repeat(length - 1)}`);
+    /** The query as this library's client writes it. */
+    const queryOf = (channels: readonly string[], lastEventId?: string) => {
+      const params = new URLSearchParams(
+        channels.map((channel) => ['channel', channel] as [string, string]),
+      );
+      if (lastEventId !== undefined) params.set('lastEventId', lastEventId);
+      return params.toString();
+    };
+    /** The longest id a stream of `channels` can write: every seq at 2^63 - 1. */
+    const longestId = (channels: readonly string[]) =>
+      channels.map((channel) => `${encodeURIComponent(channel)}:9223372036854775807`).join(',');
+    /** The status (and, unless 200, the body) of a stream request; a stream is closed at once. */
+    const answer = async (query: string, headers: Record<string, string> = {}) => {
+      const controller = new AbortController();
+      const response = await fetch(server.streamUrl(query), { headers, signal: controller.signal });
+      const body = response.status === 200 ? '' : await response.text();
+      controller.abort();
+      return { status: response.status, body };
+    };
+    const OK = { status: 200, body: '' };
+
+    it('refuses a stream up front, or takes back the longest id it can write by query and header', async () => {
+      const admitted: number[] = [];
+      for (const length of [1, 16, 32, 38, 39, 48, 64]) {
+        const channels = tenChannels(length);
+        const opened = await answer(queryOf(channels));
+        if (opened.status !== 200) {
+          expect(opened.status).toBe(400);
+          expect((JSON.parse(opened.body) as { message: string }).message).toMatch(
+            /the channel names are too long together: resuming this stream could take a URL of \d+ characters, and a stream must resume within 12288/,
+          );
+          continue;
+        }
+        admitted.push(length);
+        const id = longestId(channels);
+        expect(await answer(queryOf(channels, id))).toEqual(OK);
+        expect(await answer(queryOf(channels), { 'Last-Event-ID': id })).toEqual(OK);
+      }
+      // 38 letters a channel is the most whose longest resuming URL fits in 12288 characters.
+      expect(admitted).toEqual([1, 16, 32, 38]);
+    });
+
+    it('resumes ten channels at the limit from their ids, by query and by header; one letter more is refused', async () => {
+      expect((await answer(queryOf(tenChannels(39)))).status).toBe(400);
+      const channels = tenChannels(38);
+      await server.events.sendEvents(
+        channels.map((channel, n) => ({ channel, type: 'msg', data: n })),
+      );
+      const from = channels.map((channel) => `${encodeURIComponent(channel)}:0`).join(',');
+      const all = connect(queryOf(channels, from));
+      await all.until((c) => c.events().length === 10);
+      expect(all.events().map((e) => Number(e.data))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const middle = all.events()[4].id;
+
+      const byQuery = connect(queryOf(channels, middle));
+      const byHeader = connect(queryOf(channels), { 'Last-Event-ID': middle });
+      for (const client of [byQuery, byHeader]) {
+        await client.until((c) => c.events().length === 5);
+        expect(client.events().map((e) => Number(e.data))).toEqual([5, 6, 7, 8, 9]);
+        expect(client.events().at(-1)?.id).toBe(all.events().at(-1)?.id);
+      }
     });
   });
 

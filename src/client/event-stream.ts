@@ -16,10 +16,15 @@ const PROTOCOL_TYPES = new Set(['stream-open', 'stream-reset', 'stream-error', '
 const ERROR_ID = 'error';
 
 /**
- * Answers after which a retry cannot help: the request itself is wrong (400),
- * or the user may not read (401, 403). 204 is the SSE way to say "stop".
+ * 4xx answers that ask for a retry: 408 (the request came too slowly), 425
+ * (too early), 429 (too many requests). Any other 4xx would only come again:
+ * the request is wrong (400, or 414 and 431 for a URL or headers too long),
+ * or the user may not read (401, 403).
  */
-const TERMINAL_STATUSES = new Set([204, 400, 401, 403]);
+const RETRIED_CLIENT_ERRORS = new Set([408, 425, 429]);
+
+/** The request, URL and headers, is larger than the server (or a proxy) takes. */
+const TOO_LARGE_STATUSES = new Set([414, 431]);
 
 const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
 
@@ -121,7 +126,7 @@ class ReconnectingEventStream<Events extends object> implements EventStream<Even
       if (!live()) return;
       const contentType = response.headers.get('content-type') ?? '';
       if (response.status !== 200 || !contentType.startsWith('text/event-stream')) {
-        const error = await errorFromResponse(response);
+        const error = await errorFromResponse(response, url);
         if (live()) this.failed(error);
         return;
       }
@@ -244,9 +249,25 @@ class ReconnectingEventStream<Events extends object> implements EventStream<Even
   }
 }
 
-async function errorFromResponse(response: Response): Promise<StreamError> {
+/** Whether a retry cannot help. 204 is the SSE way to say "stop". */
+function isTerminal(status: number): boolean {
+  return status === 204 || (status >= 400 && status < 500 && !RETRIED_CLIENT_ERRORS.has(status));
+}
+
+async function errorFromResponse(response: Response, url: URL): Promise<StreamError> {
   const { status } = response;
-  const terminal = TERMINAL_STATUSES.has(status);
+  const terminal = isTerminal(status);
+  if (TOO_LARGE_STATUSES.has(status)) {
+    // What servers say here is no help (Node's 431 has no body, Fastify's
+    // only "Exceeded maximum allowed HTTP header size"): say what was long.
+    await response.body?.cancel().catch(() => undefined);
+    const position = url.searchParams.get('lastEventId')?.length ?? 0;
+    const message =
+      `HTTP ${status}: the server refused the request as too large, a URL of ` +
+      `${url.href.length} characters (${position} of them the position, lastEventId) ` +
+      'with its headers';
+    return new StreamError('request-too-large', message, terminal, status);
+  }
   let condition = status === 200 ? 'protocol-error' : 'http-error';
   let message = status === 200 ? 'The answer is not an event stream' : `HTTP ${status}`;
   try {

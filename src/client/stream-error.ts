@@ -4,10 +4,12 @@
  *
  * `condition` is the server's (`bad-request`, `unauthorized`, `forbidden`,
  * `unavailable`, `internal-error`, …) when it gave one, else one of the
- * client's: `http-error` (a status without a known body), `network-error`
- * (no answer), `disconnected` (the stream ended), `idle-timeout` (nothing
- * arrived for `idleTimeoutMs`), `protocol-error` (not an event stream, or
- * data that is not JSON).
+ * client's: `http-error` (a status without a known body),
+ * `request-too-large` (a 414 or 431: the URL, with its position, or the
+ * headers are longer than the server takes), `network-error` (no answer),
+ * `disconnected` (the stream ended), `idle-timeout` (nothing arrived for
+ * `idleTimeoutMs`), `protocol-error` (not an event stream, or data that is
+ * not JSON).
  */
 export class StreamError extends Error {
   override readonly name = 'StreamError';

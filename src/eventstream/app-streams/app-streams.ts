@@ -14,7 +14,7 @@ import { writeFailure } from '../http/error-response';
 import { nodeHttp } from '../http/node-http';
 import { StreamSlots } from '../limits/stream-slots';
 import type { EventStreamConfig } from '../options/eventstream-config';
-import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
+import { assertResumable, parseEventPosition } from '../sse/event-position';
 import { appStreamFailure } from './app-stream-failure';
 import { AppStream, checkAppEvent, type PersistedPosition } from './app-stream';
 import type { EventStreamRouteOptions } from './event-stream-route.options';
@@ -98,6 +98,7 @@ export class AppStreams implements BeforeApplicationShutdown {
       const persisted = options.persist
         ? await this.persistedPosition(
             request,
+            http.request.url ?? '/',
             options.persist.channel(request as never),
             lastEventId,
           )
@@ -152,16 +153,13 @@ export class AppStreams implements BeforeApplicationShutdown {
 
   private async persistedPosition(
     request: object,
+    url: string,
     channel: string,
     lastEventId: string | undefined,
   ): Promise<PersistedPosition> {
-    const { limits } = this.config;
-    assertValidChannel(channel, limits);
-    const positions = parseEventPosition(
-      lastEventId ?? '',
-      [channel],
-      maxEventIdLength(1, limits.maxChannelLength),
-    );
+    assertValidChannel(channel, this.config.limits);
+    assertResumable(url, [channel]);
+    const positions = parseEventPosition(lastEventId ?? '', [channel]);
     const user = this.config.resolveUser(request);
     const decision = await authorize(this.authorizer, user, channel, request);
     if (!decision.allowed) throw new ChannelAccessDeniedError(channel, user != null);

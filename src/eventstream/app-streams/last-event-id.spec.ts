@@ -1,5 +1,6 @@
 import { InvalidPositionError } from '../errors/eventstream.errors';
-import { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id';
+import { MAX_LAST_EVENT_ID_LENGTH } from '../sse/event-position';
+import { readLastEventId } from './last-event-id';
 
 const read = (url: string, header?: string) =>
   readLastEventId({ url, headers: header === undefined ? {} : { 'last-event-id': header } });
@@ -17,7 +18,7 @@ describe('readLastEventId', () => {
     ['error', /id of an error/],
     ['a\nb', /control characters/],
     ['a\u0007', /control characters/],
-    ['x'.repeat(MAX_LAST_EVENT_ID_LENGTH + 1), /at most 4096/],
+    ['x'.repeat(MAX_LAST_EVENT_ID_LENGTH + 1), /at most 12288/],
   ])('refuses %j', (id, message) => {
     const fromQuery = () => read(`/s?lastEventId=${encodeURIComponent(id)}`);
     expect(fromQuery).toThrow(InvalidPositionError);

@@ -1,8 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidPositionError } from '../errors/eventstream.errors';
-
-/** The longest Last-Event-ID an app stream accepts. */
-export const MAX_LAST_EVENT_ID_LENGTH = 4096;
+import { MAX_LAST_EVENT_ID_LENGTH } from '../sse/event-position';
 
 const CONTROL_CHARACTER = /\p{Cc}/u;
 

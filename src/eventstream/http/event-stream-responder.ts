@@ -26,7 +26,7 @@ import { assertValidChannel } from '../events/event-rules';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { StreamSlots } from '../limits/stream-slots';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
-import { maxEventIdLength, parseEventPosition } from '../sse/event-position';
+import { assertResumable, parseEventPosition } from '../sse/event-position';
 import { STREAM_OPEN } from '../sse/sse-frames';
 import { answerPreflight, applyCors } from './cors';
 import { writeErrorResponse } from './error-response';
@@ -103,14 +103,10 @@ export class EventStreamResponder {
       if (options.channels) query.channels = [...options.channels];
       query.validate();
       const channels = this.checkChannels(query.channels);
+      assertResumable(http.request.url ?? '/', channels);
       const header = http.request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' && header) || query.lastEventId || '';
-      const { stream, limits } = this.config;
-      const positions = parseEventPosition(
-        lastEventId,
-        channels,
-        maxEventIdLength(stream.maxChannels, limits.maxChannelLength),
-      );
+      const positions = parseEventPosition(lastEventId, channels);
       // Before the first await of this stream's own work, so that requests
       // arriving together cannot pass the cap together. A proxied stream is
       // held by the proxy, not by this instance: it takes no slot.
@@ -195,12 +191,7 @@ export class EventStreamResponder {
         if (seq !== undefined) positions.set(channel, seq);
       }
     } else {
-      const { stream, limits } = this.config;
-      const parsed = parseEventPosition(
-        query.lastEventId ?? '',
-        channels,
-        maxEventIdLength(stream.maxChannels, limits.maxChannelLength),
-      );
+      const parsed = parseEventPosition(query.lastEventId ?? '', channels);
       parsed.forEach((seq, channel) => positions.set(channel, seq));
     }
     await this.grip.reply({

@@ -7,10 +7,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { InvalidChannelError, InvalidPositionError } from '../errors/eventstream.errors';
-
-// Far above any id the library writes; Node's header limit (16 KiB) stops
-// longer ones anyway. The exact bound per stream is checked when parsing.
-const MAX_LAST_EVENT_ID = 65_536;
+import { MAX_LAST_EVENT_ID_LENGTH } from '../sse/event-position';
 
 const NO_CHANNEL = 'give at least one channel: ?channel=NAME (repeatable) or ?channels=A,B';
 
@@ -23,8 +20,8 @@ export class EventsQueryDto {
 
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_LAST_EVENT_ID, {
-    message: `lastEventId is at most ${MAX_LAST_EVENT_ID} characters`,
+  @MaxLength(MAX_LAST_EVENT_ID_LENGTH, {
+    message: `lastEventId is at most ${MAX_LAST_EVENT_ID_LENGTH} characters`,
   })
   lastEventId?: string;
 

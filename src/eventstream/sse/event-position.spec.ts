@@ -1,10 +1,12 @@
-import { InvalidPositionError } from '../errors/eventstream.errors';
+import { InvalidChannelError, InvalidPositionError } from '../errors/eventstream.errors';
 import { formatCompositeEventId } from '../events/event-id';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import { assertValidChannel } from '../events/event-rules';
 import {
-  DEFAULT_MAX_EVENT_ID_LENGTH,
-  maxEventIdLength,
+  MAX_LAST_EVENT_ID_LENGTH,
+  MAX_RESUME_URL_LENGTH,
+  assertResumable,
+  longestResumeUrl,
   parseEventPosition,
 } from './event-position';
 import { random, thrown } from '../../../test/harness/spec-helpers';
@@ -15,12 +17,8 @@ const CONTROL = 'an event id cannot contain control characters';
 const TOO_BIG = 'a seq is at most 2^63 - 1';
 
 /** The InvalidPositionError that parsing `raw` throws; checks its class, code and position. */
-function rejection(
-  raw: string,
-  channels: readonly string[],
-  maxLength?: number,
-): InvalidPositionError {
-  const error = thrown(() => parseEventPosition(raw, channels, maxLength));
+function rejection(raw: string, channels: readonly string[]): InvalidPositionError {
+  const error = thrown(() => parseEventPosition(raw, channels));
   expect(error).toBeInstanceOf(InvalidPositionError);
   const invalid = error as InvalidPositionError;
   expect(invalid.code).toBe('invalid-position');
@@ -232,35 +230,31 @@ describe('parseEventPosition', () => {
       });
     });
 
-    test('defaults to the longest id of ten 128-character channels', () => {
-      expect(DEFAULT_MAX_EVENT_ID_LENGTH).toBe(maxEventIdLength(10, 128));
-      expect(DEFAULT_MAX_EVENT_ID_LENGTH).toBe(15580);
+    test("is one maximum for every stream: 12288 characters with Node's default header limit", () => {
+      expect(MAX_LAST_EVENT_ID_LENGTH).toBe(MAX_RESUME_URL_LENGTH);
+      expect(MAX_LAST_EVENT_ID_LENGTH).toBe(12288);
     });
 
     test('accepts exactly the maximum length', () => {
-      const raw = `a:1,${'z'.repeat(4096 - 6)}:1`;
-      expect(raw).toHaveLength(4096);
-      expect(parseEventPosition(raw, ['a'], 4096)).toEqual(new Map([['a', 1]]));
+      const raw = `a:1,${'z'.repeat(MAX_LAST_EVENT_ID_LENGTH - 6)}:1`;
+      expect(raw).toHaveLength(MAX_LAST_EVENT_ID_LENGTH);
+      expect(parseEventPosition(raw, ['a'])).toEqual(new Map([['a', 1]]));
     });
 
-    test('refuses 4097 characters, and shows only the start of the id', () => {
-      const raw = `a:1,${'z'.repeat(4097 - 6)}:1`;
-      expect(raw).toHaveLength(4097);
-      const error = rejection(raw, ['a'], 4096);
+    test('refuses one character more, and shows only the start of the id', () => {
+      const raw = `a:1,${'z'.repeat(MAX_LAST_EVENT_ID_LENGTH + 1 - 6)}:1`;
+      const error = rejection(raw, ['a']);
       expect(error.message).toBe(
         `Invalid position ${JSON.stringify(`${raw.slice(0, 64)}…`)}: ` +
-          'an event id is at most 4096 characters',
+          'an event id is at most 12288 characters',
       );
     });
 
     test('refuses a long id before looking at its content', () => {
-      const raw = '\n'.repeat(5000);
-      expect(rejection(raw, ['a'], 4096).message).toMatch(
-        /: an event id is at most 4096 characters$/,
-      );
+      const raw = '\n'.repeat(MAX_LAST_EVENT_ID_LENGTH + 1);
+      expect(rejection(raw, ['a']).message).toMatch(/: an event id is at most 12288 characters$/);
     });
   });
-
   describe('seq bounds', () => {
     test.each([
       ['a:9007199254740991', MAX_SAFE], // kept exactly
@@ -378,5 +372,64 @@ describe('formatCompositeEventId then parseEventPosition (seeded random)', () =>
     channels.forEach((channel) => assertValidChannel(channel, DEFAULT_EVENT_LIMITS));
     const id = formatCompositeEventId(positions);
     expect(parseEventPosition(id, channels)).toEqual(positions);
+  });
+});
+
+describe('longestResumeUrl and assertResumable', () => {
+  /** `count` channels of `length` copies of `letter`, each distinct. */
+  const channelsOf = (count: number, letter: string, length: number) =>
+    Array.from({ length: count }, (_, i) => `${i}${letter.repeat(length - 1)}`);
+  const streamUrl = (channels: readonly string[]) => {
+    const url = new URL('http://localhost/events');
+    channels.forEach((channel) => url.searchParams.append('channel', channel));
+    return url.pathname + url.search;
+  };
+
+  test('puts the id of every channel at 2^63 - 1 into the request URL, query-encoded', () => {
+    expect(longestResumeUrl('/events?channel=a&channel=b&lastEventId=a:1', ['a', 'b'])).toBe(
+      '/events?channel=a&channel=b&lastEventId=a%3A9223372036854775807%2Cb%3A9223372036854775807',
+    );
+  });
+
+  test('counts 12 characters in the id and 20 in its query form for a code point past the BMP', () => {
+    const base = longestResumeUrl('/s', ['a']).length;
+    expect(longestResumeUrl('/s', ['a\u{1D400}']).length - base).toBe(20);
+    expect(formatCompositeEventId([['a\u{1D400}', 1]]).length).toBe('a:1'.length + 12);
+  });
+
+  test('admits every stream of ten channels at the default length, in ASCII', () => {
+    const channels = channelsOf(10, 'a', DEFAULT_EVENT_LIMITS.maxChannelLength);
+    channels.forEach((channel) => assertValidChannel(channel, DEFAULT_EVENT_LIMITS));
+    expect(() => assertResumable(streamUrl(channels), channels)).not.toThrow();
+  });
+
+  test('admits one channel at the default length in letters past the BMP', () => {
+    const channels = channelsOf(1, '\u{1D400}', DEFAULT_EVENT_LIMITS.maxChannelLength);
+    assertValidChannel(channels[0], DEFAULT_EVENT_LIMITS);
+    expect(() => assertResumable(streamUrl(channels), channels)).not.toThrow();
+  });
+
+  test('refuses ten channels of 64 letters past the BMP, naming the cause', () => {
+    const channels = channelsOf(10, '\u{1D400}', 64);
+    const error = thrown(() => assertResumable(streamUrl(channels), channels));
+    expect(error).toBeInstanceOf(InvalidChannelError);
+    expect(error.message).toMatch(
+      /^Invalid channel list of 10: the channel names are too long together: resuming this stream could take a URL of \d+ characters, and a stream must resume within 12288 /,
+    );
+  });
+
+  test('admits exactly the streams whose longest id fits back, ids included', () => {
+    for (let length = 1; length <= 64; length++) {
+      const channels = channelsOf(10, '\u{1D400}', length);
+      const url = streamUrl(channels);
+      const resume = longestResumeUrl(url, channels);
+      if (resume.length > MAX_RESUME_URL_LENGTH) {
+        expect(() => assertResumable(url, channels)).toThrow(InvalidChannelError);
+        continue;
+      }
+      expect(() => assertResumable(url, channels)).not.toThrow();
+      const id = new URL(resume, 'http://x').searchParams.get('lastEventId') ?? '';
+      expect(parseEventPosition(id, channels).size).toBe(10);
+    }
   });
 });

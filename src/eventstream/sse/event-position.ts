@@ -1,17 +1,27 @@
-import { InvalidPositionError } from '../errors/eventstream.errors';
+import { maxHeaderSize } from 'node:http';
+import { InvalidChannelError, InvalidPositionError } from '../errors/eventstream.errors';
+import { formatCompositeEventId } from '../events/event-id';
 import { hasChannelCharacters } from '../events/event-rules';
 
-/**
- * The longest id the library can write for a stream of `maxChannels`
- * channels of `maxChannelLength` characters: a percent-encoded code point
- * takes up to 12 characters, and each entry adds `:`, 20 digits and `,`.
- */
-export function maxEventIdLength(maxChannels: number, maxChannelLength: number): number {
-  return maxChannels * (maxChannelLength * 12 + 22);
-}
+/** Room left, within Node's header limit, for the headers besides the URL. */
+const OTHER_HEADERS_ROOM = 4 * 1024;
 
-/** For the default limits: 10 channels of 128 characters. */
-export const DEFAULT_MAX_EVENT_ID_LENGTH = maxEventIdLength(10, 128);
+/**
+ * The longest URL (path and query) that must resume any stream: 12288 with
+ * Node's defaults. Node answers 431, before any app code runs, when a request
+ * line and its headers together pass `http.maxHeaderSize` (16 KiB unless
+ * `--max-http-header-size` says otherwise); OTHER_HEADERS_ROOM of that is left
+ * to cookies, the user agent, authorization and the like.
+ */
+export const MAX_RESUME_URL_LENGTH = maxHeaderSize - OTHER_HEADERS_ROOM;
+
+/**
+ * The longest Last-Event-ID accepted, in the header or in `?lastEventId=`.
+ * No stream writes a longer one: the URL that resumes from an id holds it,
+ * and a stream that could need a URL past MAX_RESUME_URL_LENGTH is refused
+ * at connect ({@link assertResumable}).
+ */
+export const MAX_LAST_EVENT_ID_LENGTH = MAX_RESUME_URL_LENGTH;
 
 const SEQ = /^\d{1,20}$/;
 const MAX_SEQ = 2n ** 63n - 1n;
@@ -28,15 +38,14 @@ const MAX_SEQ = 2n ** 63n - 1n;
  * @throws InvalidPositionError for a malformed id, or for `error` (the id of
  * a `stream-error`, which is no position).
  */
-export function parseEventPosition(
-  raw: string,
-  channels: readonly string[],
-  maxLength: number = DEFAULT_MAX_EVENT_ID_LENGTH,
-): Map<string, number> {
+export function parseEventPosition(raw: string, channels: readonly string[]): Map<string, number> {
   const positions = new Map<string, number>();
   if (raw === '') return positions;
-  if (raw.length > maxLength) {
-    throw new InvalidPositionError(raw, `an event id is at most ${maxLength} characters`);
+  if (raw.length > MAX_LAST_EVENT_ID_LENGTH) {
+    throw new InvalidPositionError(
+      raw,
+      `an event id is at most ${MAX_LAST_EVENT_ID_LENGTH} characters`,
+    );
   }
   if (raw === 'error') {
     throw new InvalidPositionError(raw, 'it is the id of an error, not a position to resume from');
@@ -79,4 +88,37 @@ function toSeq(raw: string, digits: string): number {
   const seq = BigInt(digits);
   if (seq > MAX_SEQ) throw new InvalidPositionError(raw, 'a seq is at most 2^63 - 1');
   return seq > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(seq);
+}
+
+/**
+ * The URL that resumes a stream of `channels` from the longest id it can
+ * write (every seq at Postgres' bigint maximum): the URL of the request that
+ * opens it, with `lastEventId` set to that id, serialized as `URLSearchParams`
+ * (and so this library's client) does. That encodes each `%` of the id again,
+ * so a code point outside the BMP costs 12 characters in the id and 20 here.
+ */
+export function longestResumeUrl(url: string, channels: readonly string[]): string {
+  const resume = new URL(url, 'http://localhost');
+  const longestId = formatCompositeEventId(channels.map((channel) => [channel, MAX_SEQ]));
+  resume.searchParams.set('lastEventId', longestId);
+  return resume.pathname + resume.search;
+}
+
+/**
+ * Refuses, before anything is streamed, a stream whose ids could grow too
+ * long to come back: its client would be answered 431 on every reconnect.
+ *
+ * @throws InvalidChannelError when the URL that resumes a stream of
+ * `channels` opened with `url` could pass MAX_RESUME_URL_LENGTH.
+ */
+export function assertResumable(url: string, channels: readonly string[]): void {
+  const length = longestResumeUrl(url, channels).length;
+  if (length <= MAX_RESUME_URL_LENGTH) return;
+  throw new InvalidChannelError(
+    [...channels],
+    `the channel names are too long together: resuming this stream could take a URL of ` +
+      `${length} characters, and a stream must resume within ${MAX_RESUME_URL_LENGTH} ` +
+      `(Node answers 431 past ${maxHeaderSize} bytes of request line and headers); ` +
+      'use fewer or shorter channels',
+  );
 }
