@@ -119,8 +119,15 @@ async function runApp(app, { tarball, postgres, nodeFor }) {
     );
     const pkg = await addTemplates(app, dir);
     const extra = app.platform === 'fastify' ? [`@nestjs/platform-fastify@${pkg.nestRange}`] : [];
+    // --prefer-offline takes package metadata from npm's cache when it has
+    // it instead of asking the registry again: the apps share most of their
+    // packages, and in CI the cache is minutes old (`npm ci` just filled it).
+    // That took an install from 56-73 s to 20 s here. Peer ranges are checked
+    // as strictly as by a bare `npm install`.
     await step('install', () =>
-      sh('npm', ['install', '--no-audit', '--no-fund', tarball, ...extra], { cwd: dir }),
+      sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], {
+        cwd: dir,
+      }),
     );
     await step('build', () => sh('npm', ['run', 'build'], { cwd: dir }));
     // `nest build` compiles src only: type-check the tests too, with the
