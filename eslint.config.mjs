@@ -13,13 +13,16 @@ export default tseslint.config(
       'test/fixtures/*/dist/**',
       'src/eventstream/storage/prisma/generated/**',
       'test/fixtures/app-prisma/generated/**',
+      'docs/.vitepress/dist/**',
+      'docs/.vitepress/cache/**',
     ],
   },
   js.configs.recommended,
   {
     files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
-    // Fixtures are compiled by their own tests, against the built package.
-    ignores: ['test/fixtures/**'],
+    // Fixtures and the consumer suite's templates are compiled by their own
+    // tests, against the built package (the templates inside generated apps).
+    ignores: ['test/fixtures/**', 'test/consumer/**'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -30,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.ts', 'test/fixtures/**/*.ts'],
+    files: ['*.ts', 'test/fixtures/**/*.ts', 'test/consumer/**/*.ts'],
     extends: [tseslint.configs.recommended],
   },
   {

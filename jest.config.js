@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // Templates of the consumer suite: they run inside generated apps.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumer/'],
   transform: {
     // Tests only transpile (to CommonJS, which Jest's loader needs); types are
     // checked by `npm run typecheck`.

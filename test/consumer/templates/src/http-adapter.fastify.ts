@@ -1,0 +1,4 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+
+/** The app's HTTP platform, in one place for main.ts and the e2e test. */
+export const createHttpAdapter = () => new FastifyAdapter();
