@@ -25,47 +25,35 @@ function addLine(list, text) {
 }
 
 /**
- * One stream for the room and the user's own channel. Its position is kept
- * per user, so a reload resumes where the page was instead of replaying.
+ * One stream for the room and the user's own channel, from the start of what
+ * the server keeps (`channel:0`): the history comes in the stream itself.
+ * Reconnects resume by themselves from the last id received.
  */
 function openStream(user, withRoom) {
   stream?.close();
   const channels = withRoom
     ? [`room-${ROOM}`, `user-${user}`]
     : [`user-${user}`];
-  const key = `chat-position:${user}:${channels.join(',')}`;
   $('#messages').replaceChildren();
   $('#notices').replaceChildren();
   stream = createEventStream('/events', {
     channels,
-    // Without a kept position, from the start of what the server keeps
-    // (`channel:0`): the room's history comes in the stream itself.
-    lastEventId:
-      sessionStorage.getItem(key) ?? channels.map((c) => `${c}:0`).join(','),
+    lastEventId: channels.map((channel) => `${channel}:0`).join(','),
     onStateChange: (state) => ($('#state').textContent = `(${state})`),
     onError: (error) => {
-      // Terminal: left the room (forbidden) or the session ended (unauthorized).
+      // Terminal: access revoked (forbidden) or the session ended (unauthorized).
       if (error.terminal)
-        addLine($('#notices'), `Stream ended: ${error.condition}`);
+        $('#state').textContent = `(ended: ${error.condition})`;
     },
   });
-  const keep = (event) => event.id && sessionStorage.setItem(key, event.id);
-  stream.on('message', (m, event) => {
-    addLine($('#messages'), `${m.author}: ${m.text}`);
-    keep(event);
-  });
-  stream.on('joined', (data, event) => {
-    addLine($('#messages'), `— ${data.user} joined`);
-    keep(event);
-  });
-  stream.on('left', (data, event) => {
-    addLine($('#messages'), `— ${data.user} left`);
-    keep(event);
-  });
-  stream.on('notice', (data, event) => {
-    addLine($('#notices'), data.text);
-    keep(event);
-  });
+  stream.on('message', (m) =>
+    addLine($('#messages'), `${m.author}: ${m.text}`),
+  );
+  stream.on('joined', ({ user }) =>
+    addLine($('#messages'), `— ${user} joined`),
+  );
+  stream.on('left', ({ user }) => addLine($('#messages'), `— ${user} left`));
+  stream.on('notice', ({ text }) => addLine($('#notices'), text));
 }
 
 async function enter(user) {
@@ -92,12 +80,12 @@ $('#post').addEventListener('submit', async (event) => {
 });
 
 $('#leave').addEventListener('click', async () => {
-  // The server revokes the room for this user's open streams: the stream
-  // ends with `forbidden`; the user channel is read on without the room.
+  // The server revokes the room for this user's open streams before it
+  // answers: this stream ends with `forbidden`. Read the user channel alone.
   await api(`/rooms/${ROOM}/leave`, {});
   $('#leave').hidden = true;
   $('#join').hidden = false;
-  setTimeout(() => openStream($('#me').textContent, false), 200);
+  openStream($('#me').textContent, false);
 });
 
 $('#join').addEventListener('click', async () => {

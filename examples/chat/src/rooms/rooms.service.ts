@@ -42,7 +42,9 @@ export class RoomsService {
    * Leaves a room, then tells the library, which asks the authorizer again
    * for the user's open streams on the room and ends them (on every
    * instance). After the commit: the authorizer reads memberships on its own
-   * connection, which sees the deletion only once it is committed.
+   * connection, which sees the deletion only once it is committed. The
+   * leaver's streams may end before the `left` event reaches them; other
+   * members get it, and the notice stays on the user's own channel.
    */
   async leave(user: ChatUser, room: string): Promise<void> {
     const left = await this.prisma.$transaction(async (tx) => {
@@ -52,7 +54,6 @@ export class RoomsService {
       if (count === 0) return false;
       await this.events.sendEvents(
         [
-          // Before the revocation: the leaver's stream gets this one too.
           { channel: roomChannel(room), type: 'left', data: { user: user.id } },
           {
             channel: userChannel(user.id),
