@@ -33,7 +33,16 @@ import { RoomsModule } from './rooms/rooms.module.js';
         // GRIP mode: Pushpin calls next links without cookies, with the user
         // id the library signed into them; a member check needs nothing more.
         loadUser: (id): ChatUser => ({ id }),
-        ...(config.gripUrl ? { grip: { url: config.gripUrl } } : {}),
+        // GRIP mode: streams only through Pushpin, which signs what it
+        // proxies; a request that bypassed it is refused (403).
+        ...(config.gripUrl
+          ? {
+              grip: {
+                url: config.gripUrl,
+                unsignedRequests: 'refuse' as const,
+              },
+            }
+          : {}),
       }),
       // RoomsService injects EventStreamService without importing the module.
       isGlobal: true,

@@ -13,10 +13,14 @@ export interface RunningChat {
 }
 
 /**
- * The whole app, configured as main.ts does, listening on a free port, on a
- * database of its own in the test Postgres (dropped on close).
+ * The whole app, configured as main.ts does, listening on a free port (or
+ * `port`), on a database of its own in the test Postgres (dropped on close);
+ * with `gripUrl`, in GRIP mode as docker-compose.yml runs it.
  */
-export async function startChatApp(adminUrl: string): Promise<RunningChat> {
+export async function startChatApp(
+  adminUrl: string,
+  options: { port?: number; gripUrl?: string } = {},
+): Promise<RunningChat> {
   const database = `chat_${process.pid}_${Date.now()}`;
   await admin(adminUrl, `CREATE DATABASE ${database}`);
   const url = new URL(adminUrl);
@@ -30,14 +34,14 @@ export async function startChatApp(adminUrl: string): Promise<RunningChat> {
         'test-secret-'.repeat(4),
         3600,
         false,
-        undefined,
+        options.gripUrl,
       ),
     )
     .compile();
   const app = configureApp(
     moduleRef.createNestApplication<NestExpressApplication>(),
   );
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   return {
     app,
     base: await app.getUrl(),
