@@ -23,8 +23,8 @@ export class AuthService {
    * checks credentials (or an identity provider) here and keeps the rest.
    */
   async signIn(name: string): Promise<Session> {
-    const id = name.toLowerCase();
-    const token = await this.jwt.signAsync({ sub: id });
+    // The name is the id: LoginDto takes lower case only, one spelling per user.
+    const token = await this.jwt.signAsync({ sub: name });
     return { token, user: this.userOf(this.jwt.decode<SessionClaims>(token)) };
   }
 

@@ -1,6 +1,6 @@
 /** A signed-in user, as the session token says. */
 export interface ChatUser {
-  /** The name signed in with, lower-cased: the user's id and channel suffix. */
+  /** The name signed in with (lower case): the user's id and channel suffix. */
   readonly id: string;
   /** When the session ends; unknown for users loaded from an id (GRIP next links). */
   readonly expiresAt?: Date;
