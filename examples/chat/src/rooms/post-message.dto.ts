@@ -1,0 +1,7 @@
+import { IsString, Length } from 'class-validator';
+
+export class PostMessageDto {
+  @IsString()
+  @Length(1, 500)
+  text!: string;
+}
