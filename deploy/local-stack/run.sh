@@ -212,7 +212,7 @@ cp "$root/package-lock.json" "$ctx/"
 # Cached by the exact package.json and lockfile it was installed from.
 key=$(cat "$ctx/package.json" "$ctx/package-lock.json" | sha256sum | cut -c1-16)
 if [ -d "$cache/node_modules-$key" ]; then
-  cp -a "$cache/node_modules-$key" "$ctx/node_modules"
+  cp -al "$cache/node_modules-$key" "$ctx/node_modules" # hard links: instant
   end "cached; moved from devDependencies: $(cat "$work/logs/moved-deps.txt")"
 else
   (cd "$ctx" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >"$work/logs/npm-ci.log" 2>&1) ||
@@ -226,6 +226,7 @@ begin "build local/eventstream-app"
 cp -a "$root/dist" "$root/prisma" "$ctx/"
 cp "$here/app/Dockerfile" "$ctx/"
 build local/eventstream-app "$ctx"
+rm -rf "$ctx" # the image has it; the next run stages a fresh one
 end
 
 # --- 4. the stack ----------------------------------------------------------
