@@ -82,8 +82,9 @@ cleanup() {
   [ -n "$step_name" ] && end "failed"
   [ -n "$curl_pid" ] && kill "$curl_pid" 2>/dev/null
   if [ -n "$stack_up" ]; then
+    compose logs --no-color >"$work/logs/stack.log" 2>&1
     if [ "$result" != PASS ]; then
-      echo "--- container logs (last 40 lines each) ---"
+      echo "--- container logs (last 40 lines each; all in $work/logs/stack.log) ---"
       compose logs --no-color --tail=40
     fi
     begin "docker-compose down -v"
