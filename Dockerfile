@@ -7,8 +7,14 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 # Generates the Prisma client and compiles; then drops the dev dependencies
-# (the embedded Postgres among them: the image always gets DATABASE_URL).
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# (the embedded Postgres among them: the image always gets DATABASE_URL), but
+# not those the server loads: Nest and its HTTP platform are only dev and peer
+# dependencies of the library, and a plain prune left an image that could not
+# start (Cannot find module 'reflect-metadata').
+RUN npm run build \
+  && node scripts/server-package-json.mjs . > server-package.json \
+  && mv server-package.json package.json \
+  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 WORKDIR /app

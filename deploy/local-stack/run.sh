@@ -208,7 +208,7 @@ mv "$ctx/package/bin/node" "$ctx/node" && rm -rf "$ctx/package"
 end "$node_tgz"
 
 begin "production node_modules (npm ci --omit=dev)"
-node "$here/app/runtime-package-json.mjs" "$root" >"$ctx/package.json" 2>"$work/logs/moved-deps.txt"
+node "$root/scripts/server-package-json.mjs" "$root" >"$ctx/package.json" 2>"$work/logs/moved-deps.txt"
 cp "$root/package-lock.json" "$ctx/"
 # Cached by the exact package.json and lockfile it was installed from.
 key=$(cat "$ctx/package.json" "$ctx/package-lock.json" | sha256sum | cut -c1-16)

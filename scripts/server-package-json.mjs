@@ -6,7 +6,8 @@
 // `npm prune --omit=dev` drops them. The embedded Postgres stays out: the
 // image always gets DATABASE_URL. Writes the names it moved to stderr.
 //
-//   node runtime-package-json.mjs REPO_ROOT > package.json
+//   node scripts/server-package-json.mjs REPO_ROOT > package.json
+// The root Dockerfile and deploy/local-stack/run.sh both use it.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
