@@ -32,7 +32,13 @@ node -e '
   }
   fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2) + "\n");
 '
-rm -f package-lock.json
+# Start from this checkout's packages (hard links: nothing is copied) and the
+# lockfile, so npm fetches only Nest 12 and what it brings.
+# npm rewrites its hidden lockfile in place: that one must not be shared.
+if [ -d "$root/node_modules" ]; then
+  cp -al "$root/node_modules" node_modules
+  rm -f node_modules/.package-lock.json
+fi
 npm install --no-audit --no-fund --loglevel=error
 echo "Nest $(node -p 'require("@nestjs/core/package.json").version') on Node $("$node24" --version)"
 npm run build --silent
