@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const STOCK_CONFIG = '/etc/pushpin/pushpin.conf';
-/** The script docker-compose.yml runs in the Pushpin container. */
+/** The repository's script, which docker-compose.yml runs in the Pushpin container. */
 const CONFIGURE = join(
   import.meta.dirname,
+  '..',
+  '..',
   '..',
   'deploy',
   'pushpin',
