@@ -9,6 +9,7 @@ import {
   type RunningPushpin,
 } from './harness/pushpin';
 import { SseRecorder } from './harness/sse-client';
+import { KEEP_ALIVE, STREAM_HEADERS } from '../src/eventstream/sse/sse-frames';
 
 const SIG_KEY = 'grip-test-key-0123456789abcdefghijklmnopqrstuv';
 const LINK_SECRET = 'link-secret-0123456789abcdefghijklmnopqrstuv';
@@ -83,6 +84,22 @@ describe('GRIP mode through a real Pushpin', () => {
       { type: 'n', id: 'live:1', data: '{"text":"100% sure"}' },
       { type: 'n', id: 'live:2', data: '2' },
     ]);
+  });
+
+  it('sends the keep-alive and headers of direct mode, byte for byte', async () => {
+    const response = await fetch(`${pushpin.url}/events?channel=kept-alive`);
+    expect(response.headers.get('content-type')).toBe(STREAM_HEADERS['Content-Type']);
+    expect(response.headers.get('cache-control')).toBe(STREAM_HEADERS['Cache-Control']);
+    expect(response.headers.get('x-accel-buffering')).toBe('no');
+    const reader = (response.body as ReadableStream<Uint8Array>)
+      .pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = '';
+    // keepAliveMs is 1 s here.
+    while (!text.includes('keep-alive')) text += (await reader.read()).value ?? '';
+    while (!text.endsWith('\n\n')) text += (await reader.read()).value ?? '';
+    await reader.cancel();
+    expect(text.slice(text.lastIndexOf('event: keep-alive'))).toBe(KEEP_ALIVE);
   });
 
   it('replays from Last-Event-ID through Pushpin, then goes live', async () => {

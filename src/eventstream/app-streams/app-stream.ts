@@ -4,9 +4,9 @@ import { EventPositionAheadError, EventPositionTooOldError } from '../errors/eve
 import { formatEventId } from '../events/event-id';
 import type { EventLimits } from '../events/event-limits';
 import type { EventRecord, EventStreamService } from '../eventstream.service';
-import { STREAM_HEADERS } from '../http/event-stream-responder';
 import { waitForDrain } from '../sse/drain';
 import {
+  DIRECT_STREAM_HEADERS,
   KEEP_ALIVE,
   STREAM_OPEN,
   encodeFrame,
@@ -68,7 +68,7 @@ export class AppStream {
 
   /** Writes the headers and `stream-open`, then streams `first` and what follows. */
   async run(first: Promise<IteratorResult<unknown>>): Promise<void> {
-    this.response.writeHead(200, STREAM_HEADERS);
+    this.response.writeHead(200, DIRECT_STREAM_HEADERS);
     this.response.flushHeaders();
     this.write(STREAM_OPEN);
     try {

@@ -3,7 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { formatCompositeEventId } from '../events/event-id';
 import type { EventStreamConfig } from '../options/eventstream-config';
-import { STREAM_OPEN, encodeFrame, streamResetFrame } from '../sse/sse-frames';
+import {
+  KEEP_ALIVE,
+  STREAM_HEADERS,
+  STREAM_OPEN,
+  encodeFrame,
+  streamResetFrame,
+} from '../sse/sse-frames';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 import {
@@ -18,7 +24,8 @@ import { signNextLink } from './next-link-token';
 
 // Pushpin refuses a GRIP response over 100 000 bytes; pages stay well under.
 const PAGE_BYTES = 64 * 1024;
-const KEEP_ALIVE_CSTRING = 'event: keep-alive\\ndata:\\n\\n';
+/** The direct mode's keep-alive, byte for byte, as `Grip-Keep-Alive` carries it. */
+export const GRIP_KEEP_ALIVE = toCString(KEEP_ALIVE);
 
 export interface GripReplyRequest {
   readonly request: IncomingMessage;
@@ -113,8 +120,7 @@ export class GripResponder {
     const link = await this.nextLink(request, position, complete);
     const meta = this.meta(channels, request.userId);
     const headers: Record<string, string> = {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
+      ...STREAM_HEADERS,
       'Grip-Channel': this.gripChannels(channels, cursors, request.userId),
       ...(meta ? { 'Grip-Set-Meta': meta } : {}),
       // `mode=interval`: a keep-alive every `timeout` seconds, also on busy
@@ -122,7 +128,7 @@ export class GripResponder {
       // keep-alive timer on every delivery, which at 1,000 streams x 20
       // events/s often doubled the p99 latency through it
       // (bench/experiments/grip-variants.ts).
-      'Grip-Keep-Alive': `${KEEP_ALIVE_CSTRING}; format=cstring; timeout=${Math.ceil(
+      'Grip-Keep-Alive': `${GRIP_KEEP_ALIVE}; format=cstring; timeout=${Math.ceil(
         this.config.stream.keepAliveMs / 1000,
       )}; mode=interval`,
       'Grip-Link': `<${link}>; rel=next`,
@@ -185,4 +191,9 @@ export class GripResponder {
     else query.set('lastEventId', position);
     return `${path}?${query.toString()}`;
   }
+}
+
+/** Pushpin's cstring format: C escapes for backslash, carriage return and line feed. */
+function toCString(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }

@@ -13,7 +13,7 @@ import {
   ProxyRequestRefusedError,
   TooManyStreamsError,
 } from '../errors/eventstream.errors';
-import { streamErrorFrame } from '../sse/sse-frames';
+import { STREAM_HEADERS, streamErrorFrame } from '../sse/sse-frames';
 
 export interface HttpFailure {
   readonly status: number;
@@ -103,7 +103,7 @@ export function writeFailure(
     response.setHeader('Connection', 'close');
   }
   if (wantsStream) {
-    response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    response.setHeader('Content-Type', STREAM_HEADERS['Content-Type']);
     response.end(streamErrorFrame(failure.condition, failure.message));
   } else {
     response.setHeader('Content-Type', 'application/json; charset=utf-8');

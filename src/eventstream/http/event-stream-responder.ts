@@ -27,7 +27,7 @@ import type { EventStreamConfig } from '../options/eventstream-config';
 import { StreamSlots } from '../limits/stream-slots';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { assertResumable, parseEventPosition } from '../sse/event-position';
-import { STREAM_OPEN } from '../sse/sse-frames';
+import { DIRECT_STREAM_HEADERS, STREAM_OPEN } from '../sse/sse-frames';
 import { answerPreflight, applyCors } from './cors';
 import { writeErrorResponse } from './error-response';
 import { EventsQueryDto } from './events-query.dto';
@@ -40,13 +40,6 @@ export interface ServeStreamOptions {
    */
   readonly channels?: readonly string[];
 }
-
-export const STREAM_HEADERS = {
-  'Content-Type': 'text/event-stream; charset=utf-8',
-  'Cache-Control': 'no-cache, no-transform',
-  'X-Accel-Buffering': 'no',
-  Connection: 'keep-alive',
-};
 
 /**
  * Serves an SSE stream on a request: the built-in `/events` route uses it,
@@ -221,7 +214,7 @@ export class EventStreamResponder {
   }
 
   private startStream(response: ServerResponse, initial: string): void {
-    response.writeHead(200, STREAM_HEADERS);
+    response.writeHead(200, DIRECT_STREAM_HEADERS);
     response.flushHeaders();
     response.write(STREAM_OPEN + initial);
     (response as ServerResponse & { flush?: () => void }).flush?.();

@@ -6,6 +6,24 @@
 
 const LINE_BREAK = /[\r\n]/;
 
+/**
+ * The headers of every stream response, direct or handed to a GRIP proxy
+ * (which passes them on to the client): no caching, no transforming (the
+ * `compression` middleware leaves such a response alone), no buffering by
+ * nginx.
+ */
+export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};
+
+/** A stream the app holds itself also asks old proxies to keep the connection. */
+export const DIRECT_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  ...STREAM_HEADERS,
+  Connection: 'keep-alive',
+};
+
 // Sent first: some proxies and old browsers hold back a response until they
 // have seen a couple of kilobytes.
 const PADDING = `:${' '.repeat(2048)}\n\n`;
