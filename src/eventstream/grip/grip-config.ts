@@ -7,17 +7,8 @@ import {
   readKeyMaterial,
   verifierOf,
 } from './grip-keys';
-import { parseGripUrl } from './grip-url';
+import { type GripProxy, parseGripUrl } from './grip-url';
 import { weakSecretReason } from './secret-strength';
-
-/** A proxy's publish endpoint and keys, as `@fanoutio/grip` reads them from a GRIP URL. */
-export interface GripProxy {
-  readonly control_uri: string;
-  readonly control_iss?: string;
-  readonly key?: unknown;
-  readonly verify_key?: unknown;
-  readonly verify_iss?: unknown;
-}
 
 export interface GripSettings {
   readonly proxies: readonly GripProxy[];

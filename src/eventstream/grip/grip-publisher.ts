@@ -15,7 +15,7 @@ import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { type AppendTicket, CommitOrder } from './commit-order';
 import type { CommittedEvent } from './committed-event';
-import type { GripProxy } from './grip-config';
+import type { GripProxy } from './grip-url';
 import { gripLibrary } from './grip-library';
 import {
   escapePercent,

@@ -1,5 +1,13 @@
-import type { GripProxy } from './grip-config';
 import { gripLibrary } from './grip-library';
+
+/** A proxy's publish endpoint and keys, as `@fanoutio/grip` reads them from a GRIP URL. */
+export interface GripProxy {
+  readonly control_uri: string;
+  readonly control_iss?: string;
+  readonly key?: unknown;
+  readonly verify_key?: unknown;
+  readonly verify_iss?: unknown;
+}
 
 /**
  * A proxy's settings from its GRIP URL, read by `@fanoutio/grip`.
