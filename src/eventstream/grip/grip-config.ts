@@ -18,7 +18,6 @@ export interface GripSettings {
   readonly publicPath: string | undefined;
   readonly linkSecret: Uint8Array;
   readonly publishTimeoutMs: number;
-  readonly connectionSubscriptionMax: number;
 }
 
 /**
@@ -99,8 +98,6 @@ export function resolveGripSettings(options: GripOptions, problems: string[]): G
     publicPath: options.publicPath,
     linkSecret,
     publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
-    connectionSubscriptionMax:
-      options.connectionSubscriptionMax ?? DEFAULT_CONNECTION_SUBSCRIPTION_MAX,
   };
 }
 

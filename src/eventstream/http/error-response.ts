@@ -97,7 +97,7 @@ export function writeFailure(
   }
   const wantsStream = (request.headers.accept ?? '').includes('text/event-stream');
   response.statusCode = failure.status;
-  response.setHeader('Cache-Control', 'no-cache, no-transform');
+  response.setHeader('Cache-Control', STREAM_HEADERS['Cache-Control']);
   if (failure.retryAfterSeconds !== undefined) {
     response.setHeader('Retry-After', String(failure.retryAfterSeconds));
     response.setHeader('Connection', 'close');
