@@ -319,6 +319,24 @@ describe.each(PLATFORMS)('authorization of GET /events on %s', (platform: Platfo
     expect(u2.events('stream-error')).toEqual([]);
   });
 
+  it('asks the authorizer once for each stream when a permission changes', async () => {
+    const instanceB = await startHttpApp({ platform, options: options() });
+    extraApps.push(instanceB);
+    decide = (user) => user !== undefined;
+    const here = connect('channel=once', 'u1');
+    const there = record(instanceB.streamUrl('channel=once'), 'u1');
+    await here.until((c) => c.opens === 1);
+    await there.until((c) => c.opens === 1);
+    const before = askedFor('once').length;
+
+    await server.events.channelPermissionChanged('u1', 'once');
+    // The other instance hears of it through Postgres; this one would hear
+    // its own notice back at about the same moment, and must not ask again.
+    await waitFor(() => askedFor('once').length >= before + 2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(askedFor('once')).toHaveLength(before + 2);
+  });
+
   it('leaves nothing behind when the client leaves while the authorizer decides', async () => {
     await waitFor(() => server.hub.size === 0);
     let release!: () => void;

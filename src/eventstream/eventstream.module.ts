@@ -15,8 +15,11 @@ import { EVENT_STORE } from './storage/event-store.interface';
 import { AppStreams } from './app-streams/app-streams';
 import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
 import { EVENTSTREAM_CONNECT_HOOK, NoInitialEvents } from './connect/stream-connect-hook.interface';
+import { EVENT_DELIVERY } from './delivery/event-delivery.interface';
+import { DirectDelivery } from './direct/direct-delivery';
 import { StreamHub } from './direct/stream-hub';
 import { StreamSlots } from './limits/stream-slots';
+import { GripDelivery } from './grip/grip-delivery';
 import { GripPublisher } from './grip/grip-publisher';
 import { GripResponder } from './grip/grip-responder';
 import { EventHistoryResponder } from './http/event-history-responder';
@@ -74,15 +77,25 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
       useFactory: (config: EventStreamConfig) => config.onConnect ?? new NoInitialEvents(),
       inject: [EVENTSTREAM_CONFIG],
     },
+    StreamHub,
+    DirectDelivery,
+    GripPublisher,
+    GripResponder,
+    GripDelivery,
+    {
+      // Chosen like a throttler storage or a health indicator: one port, the
+      // implementation the options call for.
+      provide: EVENT_DELIVERY,
+      useFactory: (config: EventStreamConfig, direct: DirectDelivery, grip: GripDelivery) =>
+        config.grip ? grip : direct,
+      inject: [EVENTSTREAM_CONFIG, DirectDelivery, GripDelivery],
+    },
     EventStreamService,
     EventStreamHealth,
     RetentionService,
-    StreamHub,
     StreamSlots,
     EventStreamResponder,
     EventHistoryResponder,
-    GripResponder,
-    GripPublisher,
     AppStreams,
   ],
   exports: [

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EVENTSTREAM_CONFIG } from './eventstream.constants';
 import {
   EventPositionAheadError,
@@ -10,15 +9,8 @@ import {
 import { formatCompositeEventId, formatEventId } from './events/event-id';
 import { assertValidChannel, assertValidEventType, encodeEventData } from './events/event-rules';
 import type { EventStreamConfig } from './options/eventstream-config';
-import { authorize } from './auth/authorize';
-import {
-  type ChannelAuthorizer,
-  EVENTSTREAM_AUTHORIZER,
-} from './auth/channel-authorizer.interface';
-import { StreamHub } from './direct/stream-hub';
-import type { CommittedEvent } from './grip/committed-event';
-import { GripPublisher } from './grip/grip-publisher';
-import { CHANGE_FEED, type ChangeFeed } from './storage/change-feed.interface';
+import type { CommittedEvent } from './delivery/committed-event';
+import { EVENT_DELIVERY, type EventDelivery } from './delivery/event-delivery.interface';
 import {
   type AppendedEvent,
   EVENT_STORE,
@@ -104,16 +96,10 @@ function assertPageLimit(limit: number): void {
   }
 }
 
-/** The highest seq appended to each channel. */
-function headsOf(appended: readonly AppendedEvent[]): Map<string, number> {
-  const heads = new Map<string, number>();
-  for (const { channel, seq } of appended) {
-    if (seq > (heads.get(channel) ?? 0)) heads.set(channel, seq);
-  }
-  return heads;
-}
-
-function committedEvents(prepared: NewEvent[], appended: AppendedEvent[]): CommittedEvent[] {
+function committedEvents(
+  prepared: readonly NewEvent[],
+  appended: readonly AppendedEvent[],
+): CommittedEvent[] {
   return appended.map(({ channel, seq }, index) => ({
     channel,
     seq,
@@ -143,11 +129,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
-    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
-    private readonly hub: StreamHub,
-    private readonly gripPublisher: GripPublisher,
-    @Inject(EVENTSTREAM_AUTHORIZER)
-    private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
+    @Inject(EVENT_DELIVERY) private readonly delivery: EventDelivery,
   ) {}
 
   /**
@@ -168,25 +150,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
     if (userId === undefined) {
       throw new TypeError('channelPermissionChanged needs a user with an id, or the id itself');
     }
-    await Promise.all([
-      this.hub.recheck(userId, channel),
-      this.feed.announcePermissionChange(userId, channel),
-      this.revokeHeldByProxy(userId, channel),
-    ]);
-  }
-
-  /**
-   * GRIP mode: the proxy holds the streams, so the authorizer is asked here,
-   * for the user as `loadUser` gives it and with no request (the one the
-   * stream was opened with is gone), and a refusal ends the held streams.
-   */
-  private async revokeHeldByProxy(userId: string, channel: string): Promise<void> {
-    if (!this.gripPublisher.enabled) return;
-    const user = await this.config.loadUser(userId);
-    const decision = await authorize(this.authorizer, user, channel, {});
-    if (!decision.allowed) {
-      await this.gripPublisher.revoke(userId, channel, `Access to channel ${channel} was revoked`);
-    }
+    await this.delivery.permissionChanged(userId, channel);
   }
 
   /**
@@ -307,7 +271,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
   }
 
   private async append(prepared: NewEvent[]): Promise<AppendedEvent[]> {
-    const ticket = this.gripPublisher.beginAppend(prepared.map(({ channel }) => channel));
+    const ticket = this.delivery.beginAppend(prepared.map(({ channel }) => channel));
     let appended: AppendedEvent[];
     try {
       appended = await this.store.append(prepared);
@@ -316,22 +280,22 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
       throw error;
     }
     ticket.committed(committedEvents(prepared, appended));
-    this.feed.announceHeads(headsOf(appended));
     return appended;
   }
 
   /**
-   * Nothing is published before the app's transaction commits: the append
-   * announces a marker that the change feed hears only after the commit.
+   * Nothing is delivered before the app's transaction commits: the append
+   * announces the heads, and a marker where the delivery asks for one, in
+   * that transaction, so they are heard only once it commits.
    */
   private async appendInTransaction(
     prepared: NewEvent[],
     transaction: EventStreamTransaction,
   ): Promise<AppendedEvent[]> {
-    const commitMarker = this.gripPublisher.enabled ? randomUUID() : undefined;
+    const commitMarker = this.delivery.commitMarker();
     const appended = await this.store.append(prepared, { transaction, commitMarker });
     if (commitMarker) {
-      this.gripPublisher.publishWhenCommitted(commitMarker, committedEvents(prepared, appended));
+      this.delivery.deliverOnCommit(commitMarker, committedEvents(prepared, appended));
     }
     return appended;
   }
@@ -344,7 +308,7 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
     assertValidChannel(event.channel, limits);
     assertValidEventType(event.type, limits);
     assertValidPayload(event.type, event.data, this.config.eventPayloads.get(event.type));
-    const json = encodeEventData(event.data, limits, this.config.grip !== null);
+    const json = encodeEventData(event.data, limits, this.delivery.escapesPercent);
     return { channel: event.channel, type: event.type, json };
   }
 }

@@ -1,11 +1,10 @@
 import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { authorize } from '../auth/authorize';
+import { assertCanRead } from '../auth/authorize';
 import {
   type ChannelAuthorizer,
   EVENTSTREAM_AUTHORIZER,
 } from '../auth/channel-authorizer.interface';
-import { ChannelAccessDeniedError } from '../errors/eventstream.errors';
 import { assertValidChannel } from '../events/event-rules';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { EventStreamService } from '../eventstream.service';
@@ -161,8 +160,7 @@ export class AppStreams implements BeforeApplicationShutdown {
     assertResumable(url, [channel]);
     const positions = parseEventPosition(lastEventId ?? '', [channel]);
     const user = this.config.resolveUser(request);
-    const decision = await authorize(this.authorizer, user, channel, request);
-    if (!decision.allowed) throw new ChannelAccessDeniedError(channel, user != null);
+    await assertCanRead(this.authorizer, user, [channel], request);
     const seq = positions.get(channel);
     return seq === undefined
       ? { channel, seq: await this.events.getCurrentSeq(channel), replay: false }

@@ -39,6 +39,20 @@ export function assertValidChannel(
   }
 }
 
+/** The distinct channels of a stream, each valid, at most `maxChannels` of them. */
+export function streamChannels(
+  requested: readonly string[],
+  maxChannels: number,
+  limits: EventLimits,
+): string[] {
+  const channels = [...new Set(requested)];
+  if (channels.length > maxChannels) {
+    throw new InvalidChannelError(channels, `a stream reads at most ${maxChannels} channels`);
+  }
+  channels.forEach((channel) => assertValidChannel(channel, limits));
+  return channels;
+}
+
 export function assertValidEventType(type: unknown, limits: EventLimits): asserts type is string {
   if (typeof type !== 'string') {
     throw new InvalidEventTypeError(type, 'an event type must be a string');

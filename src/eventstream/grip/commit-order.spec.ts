@@ -1,5 +1,5 @@
 import { CommitOrder } from './commit-order';
-import type { CommittedEvent } from './committed-event';
+import type { CommittedEvent } from '../delivery/committed-event';
 
 const event = (channel: string, seq: number): CommittedEvent => ({
   channel,

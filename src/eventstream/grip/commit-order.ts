@@ -1,10 +1,4 @@
-import type { CommittedEvent } from './committed-event';
-
-/** What a send reports about its append: where its events landed, or that it failed. */
-export interface AppendTicket {
-  committed(events: readonly CommittedEvent[]): void;
-  failed(): void;
-}
+import type { AppendTicket, CommittedEvent } from '../delivery/committed-event';
 
 interface Waiting {
   readonly event: CommittedEvent;

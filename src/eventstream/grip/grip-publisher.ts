@@ -13,8 +13,8 @@ import type { EventStreamConfig } from '../options/eventstream-config';
 import { encodeFrame, streamErrorFrame } from '../sse/sse-frames';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
-import { type AppendTicket, CommitOrder } from './commit-order';
-import type { CommittedEvent } from './committed-event';
+import type { AppendTicket, CommittedEvent } from '../delivery/committed-event';
+import { CommitOrder } from './commit-order';
 import type { GripProxy } from './grip-url';
 import { gripLibrary } from './grip-library';
 import {
@@ -69,8 +69,6 @@ function userItem(
   const item = { channel, formats: { 'http-stream': format }, meta: { require_sub: requireSub } };
   return item;
 }
-
-const IGNORED: AppendTicket = { committed: () => undefined, failed: () => undefined };
 
 /** Items in one publish request, and their body size, at most (Pushpin takes 1 MB). */
 const MAX_BATCH_ITEMS = 200;
@@ -224,7 +222,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
-  get enabled(): boolean {
+  private get enabled(): boolean {
     return this.queues.length > 0;
   }
 
@@ -233,7 +231,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
    * the ticket: committed events are published in commit order per channel.
    */
   beginAppend(channels: Iterable<string>): AppendTicket {
-    return this.enabled ? this.commitOrder.begin(channels) : IGNORED;
+    return this.commitOrder.begin(channels);
   }
 
   /**
@@ -241,8 +239,8 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
    * hears `marker`, which the append announces only if that transaction
    * commits.
    */
-  publishWhenCommitted(marker: string, events: CommittedEvent[]): void {
-    if (this.enabled) this.pendingCommits.add(marker, events);
+  publishWhenCommitted(marker: string, events: readonly CommittedEvent[]): void {
+    this.pendingCommits.add(marker, events);
   }
 
   private publish(events: readonly CommittedEvent[]): void {

@@ -1,4 +1,4 @@
-import type { CommittedEvent } from './committed-event';
+import type { CommittedEvent } from '../delivery/committed-event';
 
 /** How long events sent in an app's transaction wait for its commit to be heard. */
 const MAX_WAIT_MS = 10 * 60_000;
@@ -16,11 +16,11 @@ const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 export class PendingCommits {
   private readonly pending = new Map<
     string,
-    { events: CommittedEvent[]; since: number; bytes: number }
+    { events: readonly CommittedEvent[]; since: number; bytes: number }
   >();
   private bytes = 0;
 
-  add(marker: string, events: CommittedEvent[]): void {
+  add(marker: string, events: readonly CommittedEvent[]): void {
     const now = Date.now();
     const bytes = events.reduce((sum, event) => sum + event.json.length + event.type.length, 0);
     for (const [oldest, entry] of this.pending) {
@@ -33,7 +33,7 @@ export class PendingCommits {
   }
 
   /** The events of a transaction that committed, once. */
-  take(marker: string): CommittedEvent[] | undefined {
+  take(marker: string): readonly CommittedEvent[] | undefined {
     const entry = this.pending.get(marker);
     this.forget(marker);
     return entry?.events;

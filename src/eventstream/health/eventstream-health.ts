@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENT_DELIVERY, type EventDelivery } from '../delivery/event-delivery.interface';
 import { messageOf } from '../errors/error-message';
-import { GripPublisher } from '../grip/grip-publisher';
 import { EventDatabase } from '../storage/prisma/event-database';
 
 export interface ComponentHealth {
@@ -25,7 +25,7 @@ export interface EventStreamHealthReport {
 export class EventStreamHealth {
   constructor(
     private readonly database: EventDatabase,
-    private readonly gripPublisher: GripPublisher,
+    @Inject(EVENT_DELIVERY) private readonly delivery: EventDelivery,
   ) {}
 
   async check(): Promise<EventStreamHealthReport> {
@@ -34,11 +34,11 @@ export class EventStreamHealth {
         (): ComponentHealth => ({ status: 'up' }),
         (error: unknown): ComponentHealth => ({ status: 'down', error: messageOf(error) }),
       ),
-      this.gripPublisher.checkProxies(),
+      this.delivery.checkDependencies(),
     ]);
     const proxyHealth = Object.fromEntries(
-      proxies.map(({ proxy, error }): [string, ComponentHealth] => [
-        proxy,
+      proxies.map(({ name, error }): [string, ComponentHealth] => [
+        name,
         error === undefined ? { status: 'up' } : { status: 'down', error },
       ]),
     );

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { authorize } from '../auth/authorize';
+import { assertCanRead } from '../auth/authorize';
 import {
   type ChannelAuthorizer,
   EVENTSTREAM_AUTHORIZER,
@@ -10,7 +10,6 @@ import {
   type EventRecord,
   type LatestEventsPage,
 } from '../eventstream.service';
-import { ChannelAccessDeniedError } from '../errors/eventstream.errors';
 import { formatEventId } from '../events/event-id';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import { answerPreflight, applyCors } from './cors';
@@ -58,8 +57,7 @@ export class EventHistoryResponder {
       if (options.channel !== undefined) query.channel = options.channel;
       const { channel, after, before, limit } = query.parse();
       const user = this.config.resolveUser(request);
-      const decision = await authorize(this.authorizer, user, channel, request);
-      if (!decision.allowed) throw new ChannelAccessDeniedError(channel, user != null);
+      await assertCanRead(this.authorizer, user, [channel], request);
       const page =
         after === undefined
           ? await this.events.getLatestEvents(channel, { before, limit })

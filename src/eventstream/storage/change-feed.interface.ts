@@ -22,6 +22,11 @@ export interface ChangeFeed {
    * the feed is reconnecting, after which subscribers get `onResync`).
    */
   ready(): Promise<void>;
+  /**
+   * Tells the other instances to re-check `userId`'s access to `channel`.
+   * This instance's listeners do not hear it: the caller checks its own
+   * streams, and would otherwise ask the authorizer twice.
+   */
   announcePermissionChange(userId: string, channel: string): Promise<void>;
   /**
    * Events this instance appended on its own (not in an app's transaction)

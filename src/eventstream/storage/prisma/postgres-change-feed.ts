@@ -1,4 +1,5 @@
 import { type BeforeApplicationShutdown, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { Client, type Notification, type PoolClient } from 'pg';
 import { messageOf } from '../../errors/error-message';
 import type { EventStreamConfig } from '../../options/eventstream-config';
@@ -26,6 +27,8 @@ export class PostgresChangeFeed
   private readonly listeners = new Set<ChangeListener>();
   private readonly channel: string;
   private readonly announcer: HeadAnnouncer;
+  /** Tags this instance's permission notices, which it does not hear back. */
+  private readonly origin = randomUUID();
   private connection?: Client | PoolClient;
   private connecting?: Promise<void>;
   private retryMs = RETRY_MIN_MS;
@@ -58,7 +61,7 @@ export class PostgresChangeFeed
     try {
       await this.database.pool.query('SELECT pg_notify($1, $2)', [
         this.channel,
-        PERMISSION_PREFIX + JSON.stringify([userId, channel]),
+        PERMISSION_PREFIX + JSON.stringify([userId, channel, this.origin]),
       ]);
     } catch (error) {
       throw toStoreError('announce a permission change', error);
@@ -137,10 +140,12 @@ export class PostgresChangeFeed
       const marker = payload.slice(COMMIT_PREFIX.length);
       for (const listener of this.listeners) listener.onCommitted?.(marker);
     } else if (payload.startsWith(PERMISSION_PREFIX)) {
-      const [userId, channel] = JSON.parse(payload.slice(PERMISSION_PREFIX.length)) as [
+      const [userId, channel, origin] = JSON.parse(payload.slice(PERMISSION_PREFIX.length)) as [
         string,
         string,
+        string | undefined,
       ];
+      if (origin === this.origin) return;
       for (const listener of this.listeners) listener.onPermissionChanged(userId, channel);
     }
   };
