@@ -102,6 +102,48 @@ describe('GRIP mode through a real Pushpin', () => {
     expect(text.slice(text.lastIndexOf('event: keep-alive'))).toBe(KEEP_ALIVE);
   });
 
+  it('streams the same bytes as direct mode for the same events, replayed and live', async () => {
+    // One wire format: a client cannot tell the two modes apart. The app
+    // streams unsigned requests directly, so both come from the same app.
+    await app.events.sendEvent('same-bytes', 'n', { text: '50% off', line: 'a\nb' });
+    await app.events.sendEvent('same:other', 'n', 'x');
+    await app.events.sendEvent('same-bytes', 'n', 2);
+    const open = async (url: string, lastEventId: string) => {
+      const response = await fetch(url, { headers: { 'Last-Event-ID': lastEventId } });
+      return (response.body as ReadableStream<Uint8Array>)
+        .pipeThrough(new TextDecoderStream())
+        .getReader();
+    };
+    const readUntil = async (reader: ReadableStreamDefaultReader<string>, last: string) => {
+      let text = '';
+      while (!text.includes(last)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before ${last}: ${text}`);
+        text += value;
+      }
+      await reader.cancel();
+      // Keep-alives come on each mode's own clock.
+      return text.split(KEEP_ALIVE).join('');
+    };
+    for (const [query, from] of [
+      ['channel=same-bytes', 'same-bytes:0'],
+      ['channel=same-bytes&channel=same:other', 'same-bytes:0,same%3Aother:0'],
+    ]) {
+      const direct = await open(app.streamUrl(query), from);
+      const proxied = await open(`${pushpin.url}/events?${query}`, from);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const live = { live: `100% ${query}` };
+      await app.events.sendEvent('same-bytes', 'n', live);
+      const last = `data: ${JSON.stringify(live)}\n\n`;
+      const [directText, proxiedText] = await Promise.all([
+        readUntil(direct, last),
+        readUntil(proxied, last),
+      ]);
+      expect(proxiedText).toBe(directText);
+      expect(directText).toContain('data: {"text":"50% off","line":"a\\nb"}\n');
+    }
+  });
+
   it('replays from Last-Event-ID through Pushpin, then goes live', async () => {
     for (let i = 1; i <= 3; i++) await app.events.sendEvent('replayed', 'n', i);
     const client = connect('channel=replayed', { 'Last-Event-ID': 'replayed:1' });
