@@ -27,7 +27,6 @@ import type { EventStreamConfig } from '../options/eventstream-config';
 import { StreamSlots } from '../limits/stream-slots';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import { assertResumable, parseEventPosition } from '../sse/event-position';
-import { DIRECT_STREAM_HEADERS, STREAM_OPEN } from '../sse/sse-frames';
 import { answerPreflight, applyCors } from './cors';
 import { writeErrorResponse } from './error-response';
 import { EventsQueryDto } from './events-query.dto';
@@ -142,12 +141,9 @@ export class EventStreamResponder {
         response: http.response,
       });
       http.response.off('close', onGone);
-      // `on`, not `once`: 'close' comes once, and `once` would hold a wrapper
-      // for the stream's whole life.
-      http.response.on('close', () => connection.close('client'));
       if (gone || http.response.destroyed) return connection.close('client');
       this.metrics.recordReplay('direct', backlog(positions, heads));
-      this.startStream(http.response, initial);
+      connection.open(initial);
       if (expiresAt) connection.expireAt(expiresAt);
       connection.start(positions, heads);
     } catch (error) {
@@ -211,13 +207,6 @@ export class EventStreamResponder {
     }
     channels.forEach((channel) => assertValidChannel(channel, this.config.limits));
     return channels;
-  }
-
-  private startStream(response: ServerResponse, initial: string): void {
-    response.writeHead(200, DIRECT_STREAM_HEADERS);
-    response.flushHeaders();
-    response.write(STREAM_OPEN + initial);
-    (response as ServerResponse & { flush?: () => void }).flush?.();
   }
 }
 
