@@ -4,15 +4,12 @@ import { EventPositionAheadError, EventPositionTooOldError } from '../errors/eve
 import { formatEventId } from '../events/event-id';
 import type { EventLimits } from '../events/event-limits';
 import type { EventRecord, EventStreamService } from '../eventstream.service';
-import { waitForDrain } from '../sse/drain';
+import { encodeFrame, streamResetFrame } from '../sse/sse-frames';
 import {
-  DIRECT_STREAM_HEADERS,
-  KEEP_ALIVE,
-  STREAM_OPEN,
-  encodeFrame,
-  streamErrorFrame,
-  streamResetFrame,
-} from '../sse/sse-frames';
+  type StreamCloseReason,
+  StreamSession,
+  type StreamSessionSettings,
+} from '../sse/stream-session';
 import { appStreamFailure } from './app-stream-failure';
 import { PendingLimitError, type PullSource } from './pull-source';
 import {
@@ -22,9 +19,7 @@ import {
   InvalidStreamEventError,
 } from './stream-event';
 
-export interface AppStreamSettings {
-  readonly keepAliveMs: number;
-  readonly slowClientTimeoutMs: number;
+export interface AppStreamSettings extends StreamSessionSettings {
   readonly pageSize: number;
   readonly limits: EventLimits;
 }
@@ -37,8 +32,6 @@ export interface PersistedPosition {
   readonly replay: boolean;
 }
 
-export type AppStreamEnd = 'complete' | 'client' | 'shutdown' | 'error' | 'slow-client';
-
 const logger = new Logger('EventStream');
 
 /**
@@ -49,67 +42,57 @@ const logger = new Logger('EventStream');
  * an id `channel:seq` always means "everything up to seq".
  */
 export class AppStream {
-  private readonly keepAliveTimer: NodeJS.Timeout;
-  private ended = false;
+  private readonly session: StreamSession;
 
   constructor(
-    private readonly response: ServerResponse,
+    response: ServerResponse,
     private readonly source: PullSource,
     private readonly settings: AppStreamSettings,
     private readonly events: EventStreamService,
     private readonly persisted: PersistedPosition | undefined,
-    private readonly onEnd: (stream: AppStream, reason: AppStreamEnd) => void,
+    private readonly onEnd: (stream: AppStream, reason: StreamCloseReason) => void,
   ) {
-    this.keepAliveTimer = setTimeout(() => this.keepAlive(), settings.keepAliveMs);
-    this.keepAliveTimer.unref();
-    response.once('close', () => this.end('client'));
+    this.session = new StreamSession(response, settings, (reason) => {
+      this.source.stop();
+      if (reason === 'slow-client') logger.warn('Closed an app stream: slow-client');
+      this.onEnd(this, reason);
+    });
     source.onOverflow(() => this.end('slow-client'));
   }
 
   /** Writes the headers and `stream-open`, then streams `first` and what follows. */
   async run(first: Promise<IteratorResult<unknown>>): Promise<void> {
-    this.response.writeHead(200, DIRECT_STREAM_HEADERS);
-    this.response.flushHeaders();
-    this.write(STREAM_OPEN);
+    this.session.open();
     try {
       if (this.persisted?.replay) await this.catchUp(Number.MAX_SAFE_INTEGER);
       let step = await first;
-      while (!this.ended && !step.done) {
+      while (!this.session.isClosed && !step.done) {
         await this.send(step.value);
-        if (!(await this.writable())) return;
+        if (!(await this.session.writable())) return;
         step = await this.source.next();
       }
       this.end('complete');
     } catch (error) {
-      if (this.ended) return;
+      if (this.session.isClosed) return;
       if (error instanceof PendingLimitError) return this.end('slow-client');
       // Logged there, unless it is an HttpException of the app's.
       const failure = appStreamFailure(error);
-      this.write(streamErrorFrame(failure.condition, failure.message));
-      this.end('error');
+      this.session.fail('error', failure.condition, failure.message);
     }
   }
 
   /** Ends the stream and frees the app's resources. */
-  end(reason: AppStreamEnd): void {
-    if (this.ended) return;
-    this.ended = true;
-    clearTimeout(this.keepAliveTimer);
-    this.source.stop();
-    // A slow client would never take the rest of its buffer: drop it.
-    if (reason === 'slow-client') this.response.destroy();
-    else if (!this.response.writableEnded) this.response.end();
-    if (reason === 'slow-client') logger.warn('Closed an app stream: slow-client');
-    this.onEnd(this, reason);
+  end(reason: StreamCloseReason): void {
+    this.session.close(reason);
   }
 
   private async send(value: unknown): Promise<void> {
     const event = checkAppEvent(value, this.settings.limits, this.persisted !== undefined);
-    if (!this.persisted) return this.write(encodeStreamEvent(event));
+    if (!this.persisted) return this.session.write(encodeStreamEvent(event));
     const [record] = await this.events.sendEvents([
       { channel: this.persisted.channel, type: event.type ?? 'message', data: event.data },
     ]);
-    if (this.ended) return;
+    if (this.session.isClosed) return;
     // Other writers of the channel may have appended events before this one.
     if (record.seq > this.persisted.seq + 1) await this.catchUp(record.seq - 1);
     this.writeRecord(record, event.retry);
@@ -119,7 +102,7 @@ export class AppStream {
   private async catchUp(untilSeq: number): Promise<void> {
     const position = this.persisted;
     if (!position) return;
-    while (!this.ended && position.seq < untilSeq) {
+    while (!this.session.isClosed && position.seq < untilSeq) {
       let page;
       try {
         page = await this.events.getEvents(position.channel, {
@@ -135,7 +118,7 @@ export class AppStream {
         // What came after the position is gone (trimmed, or a recreated
         // database): say so, and go on from the channel's current seq.
         position.seq = Math.min(error.headSeq, untilSeq);
-        this.write(
+        this.session.write(
           streamResetFrame([position.channel], formatEventId(position.channel, position.seq)),
         );
         return;
@@ -144,7 +127,7 @@ export class AppStream {
         if (record.seq > untilSeq) return;
         this.writeRecord(record);
       }
-      if (!page.hasMore || !(await this.writable())) return;
+      if (!page.hasMore || !(await this.session.writable())) return;
     }
   }
 
@@ -155,29 +138,7 @@ export class AppStream {
       id: record.id,
       data: JSON.stringify(record.data),
     });
-    this.write(retry === undefined ? frame : `retry: ${retry}\n${frame}`);
-  }
-
-  private write(frame: string): void {
-    if (this.ended) return;
-    this.keepAliveTimer.refresh();
-    this.response.write(frame);
-    // Behind a `compression` middleware, push each event out at once.
-    (this.response as ServerResponse & { flush?: () => void }).flush?.();
-  }
-
-  /** Waits until the client has taken what was written; drops it past the timeout. */
-  private async writable(): Promise<boolean> {
-    if (this.ended) return false;
-    const drained = await waitForDrain(this.response, this.settings.slowClientTimeoutMs);
-    if (!drained) this.end(this.response.destroyed ? 'client' : 'slow-client');
-    return drained && !this.ended;
-  }
-
-  private keepAlive(): void {
-    if (this.ended) return;
-    if (this.response.writableNeedDrain) this.keepAliveTimer.refresh();
-    else this.write(KEEP_ALIVE);
+    this.session.write(retry === undefined ? frame : `retry: ${retry}\n${frame}`);
   }
 }
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
 import type { AppendTicket, CommittedEvent } from '../delivery/committed-event';
 import type {
   AcceptedStream,
@@ -8,7 +7,6 @@ import type {
   StreamHolder,
 } from '../delivery/event-delivery.interface';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
-import { DIRECT_STREAM_HEADERS, STREAM_OPEN } from '../sse/sse-frames';
 import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { StreamHub } from './stream-hub';
 
@@ -40,12 +38,9 @@ export class DirectDelivery implements EventDelivery, StreamHolder {
       request: stream.request,
       response,
     });
-    // `on`, not `once`: 'close' comes once, and `once` would hold a wrapper
-    // for the stream's whole life.
-    response.on('close', () => connection.close('client'));
     if (stream.gone() || response.destroyed) return connection.close('client');
     this.metrics.recordReplay('direct', backlog(stream.positions, heads));
-    startStream(response, stream.initial);
+    connection.open(stream.initial);
     if (stream.expiresAt) connection.expireAt(stream.expiresAt);
     connection.start(stream.positions, heads);
   }
@@ -76,13 +71,6 @@ export class DirectDelivery implements EventDelivery, StreamHolder {
   checkDependencies(): Promise<readonly DeliveryDependency[]> {
     return Promise.resolve([]);
   }
-}
-
-function startStream(response: ServerResponse, initial: string): void {
-  response.writeHead(200, DIRECT_STREAM_HEADERS);
-  response.flushHeaders();
-  response.write(STREAM_OPEN + initial);
-  (response as ServerResponse & { flush?: () => void }).flush?.();
 }
 
 /** The highest seq committed on each channel. */

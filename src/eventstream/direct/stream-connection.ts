@@ -1,7 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { formatCompositeEventId } from '../events/event-id';
-import { waitForDrain } from '../sse/drain';
-import { KEEP_ALIVE, encodeFrame, streamErrorFrame, streamResetFrame } from '../sse/sse-frames';
+import { encodeFrame, streamResetFrame } from '../sse/sse-frames';
+import {
+  type StreamCloseReason,
+  StreamSession,
+  type StreamSessionSettings,
+} from '../sse/stream-session';
 import type { StoredEvent } from '../storage/event-store.interface';
 import { ChannelPositions } from './channel-positions';
 import { framesOfPage } from './page-frames';
@@ -13,14 +17,9 @@ import type { SharedReads } from './shared-reads';
  */
 const PAGE_BYTES = 256 * 1024;
 
-export interface StreamConnectionSettings {
+export interface StreamConnectionSettings extends StreamSessionSettings {
   readonly pageSize: number;
-  readonly keepAliveMs: number;
-  readonly slowClientTimeoutMs: number;
 }
-
-/** Why a stream ended, for logs and for the stream's owner. */
-export type CloseReason = 'client' | 'shutdown' | 'slow-client' | 'error' | 'revoked' | 'expired';
 
 /**
  * One open SSE stream in direct mode. It keeps a cursor per channel and only
@@ -34,30 +33,35 @@ export class StreamConnection {
   private pumping = false;
   private started = false;
   private pumpAgain = false;
-  private readonly keepAliveTimer: NodeJS.Timeout;
+  private readonly session: StreamSession;
   private expiryTimer?: NodeJS.Timeout;
   private expiresAt?: Date;
-  private closed = false;
 
   constructor(
     readonly channels: readonly string[],
     readonly user: unknown,
     readonly userId: string | undefined,
     readonly request: object,
-    private readonly response: ServerResponse,
+    response: ServerResponse,
     private readonly reads: SharedReads,
     private readonly settings: StreamConnectionSettings,
-    private readonly onClosed: (connection: StreamConnection, reason: CloseReason) => void,
+    private readonly onClosed: (connection: StreamConnection, reason: StreamCloseReason) => void,
   ) {
     this.cursors = new ChannelPositions(channels);
     this.heads = new ChannelPositions(channels);
-    // Re-armed by every write, so it fires only after keepAliveMs of silence.
-    this.keepAliveTimer = setTimeout(() => this.keepAlive(), settings.keepAliveMs);
-    this.keepAliveTimer.unref();
+    this.session = new StreamSession(response, settings, (reason) => {
+      clearTimeout(this.expiryTimer);
+      this.onClosed(this, reason);
+    });
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.session.isClosed;
+  }
+
+  /** Writes the headers, `stream-open` and the connect hook's `initialFrames`. */
+  open(initialFrames: string): void {
+    this.session.open(initialFrames);
   }
 
   /**
@@ -83,6 +87,7 @@ export class StreamConnection {
 
   /** Closes the stream at `expiresAt`, unless an earlier expiry is already set. */
   expireAt(expiresAt: Date): void {
+    if (this.isClosed) return;
     // A stream reads several channels: a later expiry of one of them must
     // not extend the access of another that ends sooner.
     if (this.expiresAt && this.expiresAt <= expiresAt) return;
@@ -102,21 +107,12 @@ export class StreamConnection {
   }
 
   /** Ends the stream with a terminal `stream-error` event. */
-  fail(reason: CloseReason, condition: string, text: string): void {
-    if (this.closed) return;
-    this.response.write(streamErrorFrame(condition, text));
-    this.close(reason);
+  fail(reason: StreamCloseReason, condition: string, text: string): void {
+    this.session.fail(reason, condition, text);
   }
 
-  close(reason: CloseReason): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.keepAliveTimer);
-    clearTimeout(this.expiryTimer);
-    // A slow client would never take the rest of its buffer: drop it.
-    if (reason === 'slow-client') this.response.destroy();
-    else if (!this.response.writableEnded) this.response.end();
-    this.onClosed(this, reason);
+  close(reason: StreamCloseReason): void {
+    this.session.close(reason);
   }
 
   private raiseHead(channel: string, seq: number): boolean {
@@ -142,12 +138,14 @@ export class StreamConnection {
       for (const channel of this.channels) {
         // Unequal also when the client's position is beyond the head: the
         // read then reports it, and the stream is reset.
-        while (!this.closed && this.cursor(channel) !== (this.heads.get(channel) ?? 0)) {
-          if (!(await this.writable())) return;
+        while (!this.isClosed && this.cursor(channel) !== (this.heads.get(channel) ?? 0)) {
+          // A slow client costs at most one page of memory: its cursor stays
+          // put and it catches up from the table once it reads again.
+          if (!(await this.session.writable())) return;
           if (!(await this.deliverPage(channel))) break;
         }
       }
-    } while (this.pumpAgain && !this.closed);
+    } while (this.pumpAgain && !this.isClosed);
   }
 
   /** Sends the next page of `channel`; false when there was nothing to send. */
@@ -155,12 +153,12 @@ export class StreamConnection {
     const after = this.cursor(channel);
     const { pageSize } = this.settings;
     let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES);
-    if (result.status === 'events' && result.events.length === 0 && !this.closed) {
+    if (result.status === 'events' && result.events.length === 0 && !this.isClosed) {
       // A shared read that began before the commit we heard of finds nothing
       // new; ask once more on our own rather than wait for the next commit.
       result = await this.reads.readFresh(channel, after, pageSize, PAGE_BYTES);
     }
-    if (this.closed) return false;
+    if (this.isClosed) return false;
     // Only the pump moves cursors once started, but a page must never be
     // written against a cursor that moved while it was read.
     if (this.cursor(channel) !== after) return true;
@@ -169,14 +167,16 @@ export class StreamConnection {
       // head (a recreated database): say so, then go on from the head.
       this.cursors.set(channel, result.headSeq);
       this.heads.set(channel, result.headSeq);
-      this.write(streamResetFrame([channel], this.currentId()));
+      this.session.write(streamResetFrame([channel], this.currentId()));
       return true;
     }
     const { events } = result;
     this.raiseHead(channel, result.headSeq);
     if (events.length === 0) return false;
     // The read asked for seqs after the cursor, and it has not moved since.
-    this.write(this.channels.length === 1 ? framesOfPage(events) : this.compositeFrames(events));
+    this.session.write(
+      this.channels.length === 1 ? framesOfPage(events) : this.compositeFrames(events),
+    );
     this.cursors.set(channel, events[events.length - 1].seq);
     return true;
   }
@@ -197,29 +197,5 @@ export class StreamConnection {
 
   private cursor(channel: string): number {
     return this.cursors.get(channel) ?? 0;
-  }
-
-  private write(frame: string): void {
-    this.keepAliveTimer.refresh();
-    this.response.write(frame);
-    // Behind a `compression` middleware, push each event out at once.
-    (this.response as ServerResponse & { flush?: () => void }).flush?.();
-  }
-
-  /**
-   * Waits until the client has taken what was written. A slow client costs
-   * at most one page of memory: its cursor stays put and it catches up from
-   * the table once it reads again, or is closed past the timeout.
-   */
-  private async writable(): Promise<boolean> {
-    const drained = await waitForDrain(this.response, this.settings.slowClientTimeoutMs);
-    if (!drained) this.close(this.response.destroyed ? 'client' : 'slow-client');
-    return drained && !this.closed;
-  }
-
-  private keepAlive(): void {
-    if (this.closed) return;
-    if (this.response.writableNeedDrain) this.keepAliveTimer.refresh();
-    else this.write(KEEP_ALIVE);
   }
 }

@@ -15,8 +15,9 @@ import {
 } from '../storage/change-feed.interface';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
+import type { StreamCloseReason } from '../sse/stream-session';
 import { SharedReads } from './shared-reads';
-import { type CloseReason, StreamConnection } from './stream-connection';
+import { StreamConnection } from './stream-connection';
 
 export interface OpenStreamRequest {
   readonly channels: readonly string[];
@@ -146,10 +147,10 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
   }
 
   // One function for every stream, rather than a closure per stream.
-  private readonly removeClosed = (connection: StreamConnection, reason: CloseReason) =>
+  private readonly removeClosed = (connection: StreamConnection, reason: StreamCloseReason) =>
     this.remove(connection, reason);
 
-  private remove(connection: StreamConnection, reason: CloseReason): void {
+  private remove(connection: StreamConnection, reason: StreamCloseReason): void {
     this.all.delete(connection);
     for (const channel of connection.channels) removeFrom(this.byChannel, channel, connection);
     if (connection.userId !== undefined) removeFrom(this.byUser, connection.userId, connection);

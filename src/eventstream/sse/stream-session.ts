@@ -1,0 +1,93 @@
+import type { ServerResponse } from 'node:http';
+import { waitForDrain } from './drain';
+import { DIRECT_STREAM_HEADERS, KEEP_ALIVE, STREAM_OPEN, streamErrorFrame } from './sse-frames';
+
+export interface StreamSessionSettings {
+  readonly keepAliveMs: number;
+  readonly slowClientTimeoutMs: number;
+}
+
+/** Why a stream ended, for logs and for the stream's owner. */
+export type StreamCloseReason =
+  'client' | 'complete' | 'shutdown' | 'slow-client' | 'error' | 'revoked' | 'expired';
+
+/**
+ * The life of one SSE response this instance holds itself: headers and
+ * `stream-open`, writes, keep-alives on silence, waiting for a slow client
+ * and dropping it, and the close. What to send is its owner's business: the
+ * events endpoint's cursors, or an app method's stream.
+ */
+export class StreamSession {
+  private keepAliveTimer?: NodeJS.Timeout;
+  private opened = false;
+  private closed = false;
+
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly settings: StreamSessionSettings,
+    private readonly onClose: (reason: StreamCloseReason) => void,
+  ) {
+    // `on`, not `once`: 'close' comes once, and `once` would hold a wrapper
+    // for the stream's whole life.
+    response.on('close', () => this.close('client'));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes the headers, `stream-open` and `initialFrames`, and starts the keep-alives. */
+  open(initialFrames = ''): void {
+    if (this.closed || this.opened) return;
+    this.opened = true;
+    this.response.writeHead(200, DIRECT_STREAM_HEADERS);
+    this.response.flushHeaders();
+    // Re-armed by every write, so it fires only after keepAliveMs of silence.
+    this.keepAliveTimer = setTimeout(() => this.keepAlive(), this.settings.keepAliveMs);
+    this.keepAliveTimer.unref();
+    this.write(STREAM_OPEN + initialFrames);
+  }
+
+  write(frames: string): void {
+    if (this.closed) return;
+    this.keepAliveTimer?.refresh();
+    this.response.write(frames);
+    // Behind a `compression` middleware, push each event out at once.
+    (this.response as ServerResponse & { flush?: () => void }).flush?.();
+  }
+
+  /**
+   * Waits until the client has taken what was written. Past
+   * `slowClientTimeoutMs` the stream is closed as `slow-client`, so a slow
+   * client costs at most what was written before the wait.
+   */
+  async writable(): Promise<boolean> {
+    if (this.closed) return false;
+    const drained = await waitForDrain(this.response, this.settings.slowClientTimeoutMs);
+    if (!drained) this.close(this.response.destroyed ? 'client' : 'slow-client');
+    return drained && !this.closed;
+  }
+
+  /** Ends the stream with a terminal `stream-error` event. */
+  fail(reason: StreamCloseReason, condition: string, text: string): void {
+    // Before open() there is no event stream to carry the event yet.
+    if (this.opened) this.write(streamErrorFrame(condition, text));
+    this.close(reason);
+  }
+
+  close(reason: StreamCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.keepAliveTimer);
+    // A slow client would never take the rest of its buffer: drop it.
+    if (reason === 'slow-client') this.response.destroy();
+    else if (!this.response.writableEnded) this.response.end();
+    this.onClose(reason);
+  }
+
+  private keepAlive(): void {
+    if (this.closed) return;
+    if (this.response.writableNeedDrain) this.keepAliveTimer?.refresh();
+    else this.write(KEEP_ALIVE);
+  }
+}
