@@ -1,13 +1,8 @@
 import { SignJWT } from 'jose';
-import { freePort } from '../../src/server/free-port';
+import { startGripApp, type BehindPushpin } from '../harness/grip-app';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
+import type { TestDatabase } from '../harness/postgres';
+import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
 import { KEEP_ALIVE, STREAM_HEADERS } from '../../src/eventstream/sse/sse-frames';
 
@@ -36,18 +31,14 @@ describe('GRIP mode through a real Pushpin', () => {
     return client;
   };
 
+  let stack: BehindPushpin<HttpApp>;
+
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    pushpin = await startPushpin({ backendPort: port, sigKey: SIG_KEY });
-    app = await startHttpApp({
-      port,
+    stack = await startGripApp({
+      pushpin: { sigKey: SIG_KEY },
       options: {
-        databaseUrl: db.url,
         replayPageSize: 50,
         keepAliveMs: 1_000,
-        grip: { url: pushpin.gripUrl },
         resolveUser: (request: object) => {
           const user = (request as { headers: Record<string, string | undefined> }).headers[
             'x-user'
@@ -64,13 +55,10 @@ describe('GRIP mode through a real Pushpin', () => {
         },
       },
     });
+    ({ db, pushpin, app } = stack);
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
-  afterAll(async () => {
-    await app?.close();
-    await pushpin?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   it('hands the stream to Pushpin and delivers what is published after commit', async () => {
     const client = connect('channel=live');

@@ -1,12 +1,7 @@
-import { freePort } from '../../src/server/free-port';
+import { startGripApp, type BehindPushpin } from '../harness/grip-app';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
+import type { TestDatabase } from '../harness/postgres';
+import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
 
 /**
@@ -20,33 +15,22 @@ describe('streams of many channels through a real Pushpin', () => {
   let pushpin: RunningPushpin;
   let app: HttpApp;
   const clients: SseRecorder[] = [];
+  let stack: BehindPushpin<HttpApp>;
 
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    pushpin = await startPushpin({
-      backendPort: port,
-      sigKey: 'many-channels-key-0123456789abcdefghijklmnop',
-      settings: { connection_subscription_max: SUBSCRIPTION_MAX },
-    });
-    app = await startHttpApp({
-      port,
+    stack = await startGripApp({
+      pushpin: { settings: { connection_subscription_max: SUBSCRIPTION_MAX } },
       options: {
-        databaseUrl: db.url,
         maxChannelsPerStream: SUBSCRIPTION_MAX - 2,
-        grip: { url: pushpin.gripUrl, connectionSubscriptionMax: SUBSCRIPTION_MAX },
         // A known user: the stream also holds the user's revocation and link channels.
         resolveUser: () => ({ id: 'reader' }),
       },
+      grip: { connectionSubscriptionMax: SUBSCRIPTION_MAX },
     });
+    ({ db, pushpin, app } = stack);
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
-  afterAll(async () => {
-    await app?.close();
-    await pushpin?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   it('will not start with more channels per stream than the proxy lets a connection hold', async () => {
     await expect(

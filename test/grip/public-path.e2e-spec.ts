@@ -1,50 +1,32 @@
-import { freePort } from '../../src/server/free-port';
-import { startHttpApp, type HttpApp } from '../harness/http-app';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
+import { startGripApp, type BehindPushpin } from '../harness/grip-app';
+import type { HttpApp } from '../harness/http-app';
+import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
 
 /** Pushpin serves the app under /stream/ and strips that prefix before passing requests on. */
 describe('GRIP next links behind a route that rewrites paths', () => {
-  let db: TestDatabase;
   let pushpin: RunningPushpin;
   let app: HttpApp;
   const nextLinkPaths: string[] = [];
   let client: SseRecorder | undefined;
+  let stack: BehindPushpin<HttpApp>;
 
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    pushpin = await startPushpin({
-      backendPort: port,
-      sigKey: 'path-key-0123456789abcdefghijklmnopqrstuv',
-      pathPrefix: '/stream',
-    });
-    app = await startHttpApp({
-      port,
-      options: {
-        databaseUrl: db.url,
-        replayPageSize: 20,
-        grip: { url: pushpin.gripUrl, publicPath: '/stream/events' },
-      },
+    stack = await startGripApp({
+      pushpin: { pathPrefix: '/stream' },
+      options: { replayPageSize: 20 },
+      grip: { publicPath: '/stream/events' },
       configure: (nest) =>
         nest.use((request: { url?: string }, _: unknown, next: () => void) => {
           if (request.url?.includes('link=next')) nextLinkPaths.push(request.url.split('?')[0]);
           next();
         }),
     });
+    ({ pushpin, app } = stack);
   });
   afterAll(async () => {
     client?.close();
-    await app?.close();
-    await pushpin?.stop();
-    await db?.drop();
+    await stack?.stop();
   });
 
   it('continues a replay of several pages and goes live through the public path', async () => {

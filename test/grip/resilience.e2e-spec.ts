@@ -2,15 +2,10 @@ import type { INestApplication } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import { Client } from 'pg';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../../src/server/free-port';
+import { startGripApp, type BehindPushpin } from '../harness/grip-app';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
+import type { TestDatabase } from '../harness/postgres';
+import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
 import { waitFor } from '../harness/wait';
 import { TcpProxy } from '../harness/tcp-proxy';
@@ -32,20 +27,13 @@ describe('GRIP mode under faults', () => {
   const numbers = (client: SseRecorder) => client.events('n').map((e) => Number(e.data));
   const range = (from: number, to: number) =>
     Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  let stack: BehindPushpin<HttpApp>;
 
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    // Gaps are recovered a second after they are seen, not five.
-    pushpin = await startPushpin({
-      backendPort: port,
-      sigKey: 'fault-key-0123456789abcdefghijklmnopqrstuv',
-      messageWaitMs: 1_000,
-    });
-    front = await startHttpApp({
-      port,
-      options: { databaseUrl: db.url, grip: { url: pushpin.gripUrl, publishTimeoutMs: 1_000 } },
+    stack = await startGripApp({
+      // Gaps are recovered a second after they are seen, not five.
+      pushpin: { messageWaitMs: 1_000 },
+      grip: { publishTimeoutMs: 1_000 },
       // Records the recovery calls Pushpin makes to the next link.
       configure: (app: INestApplication) =>
         app.use(
@@ -61,13 +49,10 @@ describe('GRIP mode under faults', () => {
           },
         ),
     });
+    ({ db, pushpin, app: front } = stack);
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
-  afterAll(async () => {
-    await front?.close();
-    await pushpin?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   it('recovers through the next link when another instance’s publishes never arrive', async () => {
     // A second instance whose path to Pushpin's publish API is cut: its

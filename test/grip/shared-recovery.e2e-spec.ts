@@ -1,14 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import { freePort } from '../../src/server/free-port';
-import { startHttpApp, type HttpApp } from '../harness/http-app';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
+import { startGripApp, type BehindPushpin } from '../harness/grip-app';
+import type { HttpApp } from '../harness/http-app';
+import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
 import { waitFor } from '../harness/wait';
 
@@ -22,27 +16,17 @@ import { waitFor } from '../harness/wait';
  */
 describe('GRIP recovery calls of several users at once', () => {
   const denied = new Set<string>();
-  let db: TestDatabase;
   let pushpin: RunningPushpin;
   let app: HttpApp;
   /** The user of each next-link call that reached the app, once answered. */
   const answered: string[] = [];
   let inFlight = 0;
   const clients: SseRecorder[] = [];
+  let stack: BehindPushpin<HttpApp>;
 
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    pushpin = await startPushpin({
-      backendPort: port,
-      sigKey: 'shared-recovery-key-0123456789abcdefghijklmnopqrstuv',
-    });
-    app = await startHttpApp({
-      port,
+    stack = await startGripApp({
       options: {
-        databaseUrl: db.url,
-        grip: { url: pushpin.gripUrl },
         resolveUser: (request: object) => {
           const { headers } = request as { headers: Record<string, string | undefined> };
           return headers['x-user'] ? { id: headers['x-user'] } : undefined;
@@ -73,12 +57,11 @@ describe('GRIP recovery calls of several users at once', () => {
           },
         ),
     });
+    ({ pushpin, app } = stack);
   });
   afterAll(async () => {
     clients.forEach((client) => client.close());
-    await app?.close();
-    await pushpin?.stop();
-    await db?.drop();
+    await stack?.stop();
   });
 
   it("gives each user's stream a reply made for that user, so revocation reaches the right streams", async () => {

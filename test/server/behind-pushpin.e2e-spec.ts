@@ -1,11 +1,7 @@
 import { freePort } from '../../src/server/free-port';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
+import { startGripServer, type BehindPushpin } from '../harness/grip-app';
+import type { TestDatabase } from '../harness/postgres';
+import type { RunningPushpin } from '../harness/pushpin';
 import { startServerProcess, type ServerProcess } from '../harness/server-process';
 import { SseRecorder } from '../harness/sse-client';
 
@@ -14,25 +10,16 @@ describe('the bundled server behind Pushpin', () => {
   let db: TestDatabase;
   let pushpin: RunningPushpin;
   let server: ServerProcess;
+  let stack: BehindPushpin<ServerProcess>;
 
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    pushpin = await startPushpin({
-      backendPort: port,
-      sigKey: 'server-sig-key-0123456789abcdefghijklmnopqrstuv',
+    stack = await startGripServer({
+      pushpin: { sigKey: 'server-sig-key-0123456789abcdefghijklmnopqrstuv' },
+      env: { EVENTSTREAM_PUBLISH_KEY: 'k' },
     });
-    server = await startServerProcess(
-      { DATABASE_URL: db.url, GRIP_URL: pushpin.gripUrl, EVENTSTREAM_PUBLISH_KEY: 'k' },
-      port,
-    );
+    ({ db, pushpin, app: server } = stack);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await pushpin?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   it('says it runs in GRIP mode, that the proxy answers, and never prints the key', () => {
     expect(server.output()).toMatch(/in GRIP mode \(proxy publish API http:\/\/127\.0\.0\.1:\d+\)/);

@@ -1,15 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
-import { freePort } from '../../src/server/free-port';
 import { launchBrowser, waitInPage } from '../harness/browser';
 import { READ_FEED, READ_STATE, say, type FeedItem } from '../harness/demo-page';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import {
-  PUSHPIN_INSTALL_HINT,
-  pushpinInstalled,
-  startPushpin,
-  type RunningPushpin,
-} from '../harness/pushpin';
-import { startServerProcess, type ServerProcess } from '../harness/server-process';
+import { startGripServer, type BehindPushpin } from '../harness/grip-app';
+import type { RunningPushpin } from '../harness/pushpin';
+import type { ServerProcess } from '../harness/server-process';
 
 /**
  * The demo and its client through a real Pushpin (GRIP mode), as
@@ -17,21 +11,14 @@ import { startServerProcess, type ServerProcess } from '../harness/server-proces
  * and the streams all come through the proxy.
  */
 describe('the demo page in a browser, through Pushpin', () => {
-  let db: TestDatabase;
   let pushpin: RunningPushpin;
-  let server: ServerProcess;
+  let stack: BehindPushpin<ServerProcess>;
   let browser: Browser;
   let tabs: Page[];
 
   beforeAll(async () => {
-    if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
-    db = await createTestDatabase();
-    const port = await freePort();
-    pushpin = await startPushpin({
-      backendPort: port,
-      sigKey: 'demo-sig-key-0123456789abcdefghijklmnopqrstuv',
-    });
-    server = await startServerProcess({ DATABASE_URL: db.url, GRIP_URL: pushpin.gripUrl }, port);
+    stack = await startGripServer();
+    ({ pushpin } = stack);
     browser = await launchBrowser();
     const context = await browser.newContext();
     tabs = [await context.newPage(), await context.newPage()];
@@ -42,9 +29,7 @@ describe('the demo page in a browser, through Pushpin', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
-    await pushpin?.stop();
-    await db?.drop();
+    await stack?.stop();
   });
 
   it('delivers a message to every tab, and replays what a disconnected tab missed', async () => {
