@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ChannelAccess } from '../../src/eventstream';
 import { freePorts } from '../../src/server/free-port';
@@ -6,6 +6,7 @@ import { launchBrowser, waitInPage } from '../harness/browser';
 import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
 import { countStreamRequests, startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
+import { userFromHeader } from '../harness/test-user';
 
 interface PageLog {
   received: { id: string | undefined; data: unknown }[];
@@ -58,10 +59,7 @@ describe('the client in a browser', () => {
       options: {
         databaseUrl: db.url,
         cors: { origins: [`http://127.0.0.1:${otherPort}`] },
-        resolveUser: (request: object) => {
-          const id = (request as IncomingMessage).headers['x-user'];
-          return typeof id === 'string' ? { id } : undefined;
-        },
+        resolveUser: userFromHeader,
         authorizer: {
           canReadChannel: (_user: unknown, channel: string): ChannelAccess => channel !== 'secret',
         },

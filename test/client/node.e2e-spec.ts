@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChannelAccess } from '../../src/eventstream';
@@ -7,6 +6,7 @@ import { startEventStream, type EventStreamInstance } from '../harness/event-str
 import { countStreamRequests, PLATFORMS, startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { TcpProxy } from '../harness/tcp-proxy';
+import { userFromHeader } from '../harness/test-user';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,10 +49,7 @@ describe('the client in Node, against the events endpoint', () => {
         databaseUrl: viaProxy.url,
         connectTimeoutMs: 1_000,
         queryTimeoutMs: 1_500,
-        resolveUser: (request: object) => {
-          const id = (request as IncomingMessage).headers['x-user'];
-          return typeof id === 'string' ? { id } : undefined;
-        },
+        resolveUser: userFromHeader,
         authorizer: {
           canReadChannel: (user: User | undefined, channel: string): ChannelAccess => {
             if (channel === 'secret') return false;

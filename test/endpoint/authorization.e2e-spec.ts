@@ -9,11 +9,8 @@ import {
 import { PLATFORMS, startHttpApp, type HttpApp, type Platform } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { SseRecorder } from '../harness/sse-client';
+import { userFromHeader, type TestUser as User } from '../harness/test-user';
 import { waitFor } from '../harness/wait';
-
-interface User {
-  readonly id: string;
-}
 
 type Decide = (
   user: User | undefined,
@@ -29,12 +26,6 @@ interface AuthorizerCall {
 
 const headersOf = (request: unknown) =>
   (request as { headers?: IncomingHttpHeaders }).headers ?? {};
-
-/** The app's way to find the user: a header, on Express' and Fastify's requests alike. */
-const resolveUser = (request: object): User | undefined => {
-  const id = headersOf(request)['x-user'];
-  return typeof id === 'string' && id !== '' ? { id } : undefined;
-};
 
 /** One stream-error frame, exactly as the wire format defines it. */
 const errorFrame = (condition: string) =>
@@ -64,7 +55,7 @@ describe.each(PLATFORMS)('authorization of GET /events on %s', (platform: Platfo
       return decide(user, channel, request);
     },
   };
-  const options = () => ({ databaseUrl: db.url, authorizer, resolveUser });
+  const options = () => ({ databaseUrl: db.url, authorizer, resolveUser: userFromHeader });
   const askedFor = (channel: string) => calls.filter((c) => c.channel === channel);
 
   const record = (url: string, user?: string, headers: Record<string, string> = {}) => {

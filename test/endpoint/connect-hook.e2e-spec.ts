@@ -3,6 +3,7 @@ import { PLATFORMS, startHttpApp, type HttpApp, type Platform } from '../harness
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { SseRecorder } from '../harness/sse-client';
 import { TcpProxy } from '../harness/tcp-proxy';
+import { userFromHeader } from '../harness/test-user';
 
 interface User {
   readonly id: string;
@@ -44,10 +45,7 @@ describe.each(PLATFORMS)('the onConnect hook on %s', (platform: Platform) => {
       options: {
         databaseUrl: db.url,
         onConnect: state,
-        resolveUser: (request: object) => {
-          const id = (request as { headers: Record<string, unknown> }).headers['x-user'];
-          return typeof id === 'string' ? { id } : undefined;
-        },
+        resolveUser: userFromHeader,
       },
     });
   });

@@ -3,17 +3,7 @@ import { EventHistoryResponder, type HistoryPageBody } from '../../src/eventstre
 import { PLATFORMS, startHttpApp, type HttpApp, type Platform } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { SseRecorder } from '../harness/sse-client';
-
-interface User {
-  readonly id: string;
-}
-
-const userOf = (request: object): User | undefined => {
-  const header = (request as { headers: Record<string, string | string[] | undefined> }).headers[
-    'x-user'
-  ];
-  return typeof header === 'string' ? { id: header } : undefined;
-};
+import { userFromHeader, type TestUser as User } from '../harness/test-user';
 
 @Controller('me')
 class MyHistoryController {
@@ -22,7 +12,9 @@ class MyHistoryController {
   // The route decides the channel: the client cannot ask for another one.
   @Get('history')
   mine(@Req() request: object, @Res() response: object): Promise<void> {
-    return this.history.serve(request, response, { channel: `inbox-${userOf(request)?.id}` });
+    return this.history.serve(request, response, {
+      channel: `inbox-${userFromHeader(request)?.id}`,
+    });
   }
 }
 
@@ -58,7 +50,7 @@ describe.each(PLATFORMS)('GET /events/history on %s', (platform: Platform) => {
       options: {
         databaseUrl: db.url,
         cors: { origins: ['https://app.example'] },
-        resolveUser: userOf,
+        resolveUser: userFromHeader,
         authorizer: {
           canReadChannel: (user: User | undefined, channel: string) =>
             !channel.startsWith('secret') || user?.id === 'alice',

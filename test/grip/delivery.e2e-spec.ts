@@ -4,6 +4,7 @@ import { startHttpApp, type HttpApp } from '../harness/http-app';
 import type { TestDatabase } from '../harness/postgres';
 import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
+import { userFromHeader } from '../harness/test-user';
 import { KEEP_ALIVE, STREAM_HEADERS } from '../../src/eventstream/sse/sse-frames';
 
 const SIG_KEY = 'grip-test-key-0123456789abcdefghijklmnopqrstuv';
@@ -39,12 +40,7 @@ describe('GRIP mode through a real Pushpin', () => {
       options: {
         replayPageSize: 50,
         keepAliveMs: 1_000,
-        resolveUser: (request: object) => {
-          const user = (request as { headers: Record<string, string | undefined> }).headers[
-            'x-user'
-          ];
-          return user ? { id: user } : undefined;
-        },
+        resolveUser: userFromHeader,
         authorizer: {
           canReadChannel: (user: { id: string } | undefined, channel: string) =>
             !denied.has(`${user?.id}/${channel}`),

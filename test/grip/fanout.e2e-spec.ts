@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { freePort } from '../../src/server/free-port';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
+import { userFromHeader } from '../harness/test-user';
 
 /**
  * A managed GRIP proxy that signs with a key pair, as Fastly Fanout does
@@ -39,10 +40,7 @@ describe('GRIP mode behind a proxy with a public verify key (Fastly Fanout)', ()
       options: {
         databaseUrl: db.url,
         grip: { url: fanoutUrl, linkSecret: LINK_SECRET, unsignedRequests: 'refuse' },
-        resolveUser: (request: object) => {
-          const id = (request as { headers: Record<string, string | undefined> }).headers['x-user'];
-          return id ? { id } : undefined;
-        },
+        resolveUser: userFromHeader,
         loadUser: (id: string) => ({ id }),
         authorizer: {
           canReadChannel: (user: { id: string } | undefined, channel: string) =>

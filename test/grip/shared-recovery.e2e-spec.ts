@@ -5,6 +5,7 @@ import type { HttpApp } from '../harness/http-app';
 import type { RunningPushpin } from '../harness/pushpin';
 import { SseRecorder } from '../harness/sse-client';
 import { waitFor } from '../harness/wait';
+import { userFromHeader } from '../harness/test-user';
 
 /**
  * Pushpin shares one next-link request among the sessions whose calls have
@@ -27,10 +28,7 @@ describe('GRIP recovery calls of several users at once', () => {
   beforeAll(async () => {
     stack = await startGripApp({
       options: {
-        resolveUser: (request: object) => {
-          const { headers } = request as { headers: Record<string, string | undefined> };
-          return headers['x-user'] ? { id: headers['x-user'] } : undefined;
-        },
+        resolveUser: userFromHeader,
         authorizer: {
           canReadChannel: (user: { id: string } | undefined, channel: string) =>
             !denied.has(`${user?.id}/${channel}`),
