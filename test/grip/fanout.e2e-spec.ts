@@ -1,0 +1,108 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { freePort } from '../../src/server/free-port';
+import { startHttpApp, type HttpApp } from '../harness/http-app';
+import { createTestDatabase, type TestDatabase } from '../harness/postgres';
+import { userFromHeader } from '../harness/test-user';
+
+/**
+ * A managed GRIP proxy that signs with a key pair, as Fastly Fanout does
+ * (ES256, its public key and `verify-iss` in the GRIP URL). Fastly cannot be
+ * reached from here: a key pair made in the test stands in for Fastly's, and
+ * the test signs `Grip-Sig` as the proxy would.
+ */
+describe('GRIP mode behind a proxy with a public verify key (Fastly Fanout)', () => {
+  const ISS = 'fastly:service-1';
+  const LINK_SECRET = 'fanout-link-secret-0123456789abcdefghijkl';
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = JSON.stringify(publicKey.export({ format: 'jwk' }));
+  let db: TestDatabase;
+  let app: HttpApp;
+  let fanoutUrl: string;
+
+  const proxySig = (claims: { iss?: string; exp?: string }) => {
+    const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256' });
+    if (claims.iss) jwt.setIssuer(claims.iss);
+    if (claims.exp) jwt.setExpirationTime(claims.exp);
+    return jwt.sign(privateKey);
+  };
+  const fromProxy = async (query: string, headers: Record<string, string> = {}) =>
+    fetch(app.streamUrl(query), {
+      headers: { 'Grip-Sig': await proxySig({ iss: ISS, exp: '1h' }), ...headers },
+    });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // Publishing goes nowhere: only what the app trusts is under test.
+    const publishPort = await freePort();
+    fanoutUrl = `http://127.0.0.1:${publishPort}/service/service-1?key=api-token&verify-iss=${encodeURIComponent(ISS)}&verify-key=${encodeURIComponent(jwk)}`;
+    app = await startHttpApp({
+      options: {
+        databaseUrl: db.url,
+        grip: { url: fanoutUrl, linkSecret: LINK_SECRET, unsignedRequests: 'refuse' },
+        resolveUser: userFromHeader,
+        loadUser: (id: string) => ({ id }),
+        authorizer: {
+          canReadChannel: (user: { id: string } | undefined, channel: string) =>
+            channel !== 'secret-payroll' || user?.id === 'admin',
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('will not start without a linkSecret, naming the option', async () => {
+    await expect(
+      startHttpApp({ options: { databaseUrl: db.url, grip: { url: fanoutUrl } } }),
+    ).rejects.toThrow(/grip.linkSecret is required when the first grip.url has a verify-key/);
+  });
+
+  it("holds a stream signed by the proxy's key pair, and its own next link works", async () => {
+    const reply = await fromProxy('channel=open');
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('grip-hold')).toBe('stream');
+    await reply.body?.cancel();
+    const link = /<([^>]+)>/.exec(reply.headers.get('grip-link') ?? '')?.[1] ?? '';
+    const next = await fetch(`${app.baseUrl}${link}`, {
+      headers: { 'Grip-Sig': await proxySig({ iss: ISS, exp: '1h' }) },
+    });
+    expect(next.status).toBe(200);
+    await next.body?.cancel();
+  });
+
+  it('refuses a next-link token forged with the public verify key', async () => {
+    const denied = await fromProxy('channel=secret-payroll');
+    expect(denied.status).toBe(401);
+    await denied.body?.cancel();
+    // What anyone can sign: the verify key is public, and it once was the
+    // default link secret.
+    const forged = await new SignJWT({ ch: ['secret-payroll'], u: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('nestjs-eventstream')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(jwk));
+    const query = new URLSearchParams({ link: 'next', 'es-meta': forged, recover: 'true' });
+    const reply = await fromProxy(query.toString());
+    expect(reply.status).toBe(403);
+    expect(reply.headers.get('grip-hold')).toBeNull();
+    expect(await reply.json()).toMatchObject({ error: 'forbidden' });
+  });
+
+  it.each([
+    ['another service of the proxy', { iss: 'fastly:another-service', exp: '1h' }],
+    ['no issuer', { exp: '1h' }],
+    ['no expiry', { iss: ISS }],
+    ['an expiry passed', { iss: ISS, exp: '-10s' }],
+  ])('refuses a Grip-Sig with %s', async (_, claims) => {
+    const reply = await fetch(app.streamUrl('channel=open'), {
+      headers: { 'Grip-Sig': await proxySig(claims) },
+    });
+    expect(reply.status).toBe(403);
+    expect(reply.headers.get('grip-hold')).toBeNull();
+    await reply.body?.cancel();
+  });
+});

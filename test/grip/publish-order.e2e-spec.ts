@@ -1,0 +1,148 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { createServer, type Server } from 'node:http';
+import { Registry } from 'prom-client';
+import type { AddressInfo } from 'node:net';
+import {
+  EVENT_STORE,
+  EventStreamModule,
+  EventStreamService,
+  type EventStore,
+} from '../../src/eventstream';
+import type { NewEvent } from '../../src/eventstream/storage/event-store.interface';
+import { pushpinChannel } from '../../src/eventstream/grip/grip-names';
+import { EventDatabase } from '../../src/eventstream/storage/prisma/event-database';
+import { PrismaEventStore } from '../../src/eventstream/storage/prisma/prisma-event-store';
+import { createTestDatabase, type TestDatabase } from '../harness/postgres';
+import { waitFor } from '../harness/wait';
+
+interface PublishedItem {
+  readonly channel: string;
+  readonly id: string;
+  readonly 'prev-id': string;
+}
+
+/** The Postgres store, but the next append's answer can be held back after it commits. */
+class HoldingStore {
+  private hold: { committed: () => void; release: Promise<void> } | undefined;
+  readonly store: EventStore;
+
+  constructor(inner: EventStore) {
+    this.store = {
+      append: async (events: readonly NewEvent[]) => {
+        const hold = this.hold;
+        this.hold = undefined;
+        const appended = await inner.append(events);
+        if (hold) {
+          hold.committed();
+          await hold.release;
+        }
+        return appended;
+      },
+      read: (...args) => inner.read(...args),
+      readLatest: (...args) => inner.readLatest(...args),
+      headSeqs: (channels) => inner.headSeqs(channels),
+      trim: (policy) => inner.trim(policy),
+    };
+  }
+
+  /** Holds the next append's answer; resolves `committed` once it is committed. */
+  holdNext(): { committed: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let committed!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const done = new Promise<void>((resolve) => (committed = resolve));
+    this.hold = { committed, release: released };
+    return { committed: done, release };
+  }
+}
+
+describe('GRIP publishing order', () => {
+  let db: TestDatabase;
+  let proxy: Server;
+  let app: INestApplication;
+  let holding: HoldingStore;
+  const published: PublishedItem[] = [];
+  const registry = new Registry();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // Stands in for the proxy's publish API, to see what reaches it and in which order.
+    proxy = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        if (request.method === 'POST') {
+          published.push(...(JSON.parse(body) as { items: PublishedItem[] }).items);
+        }
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventStreamModule.forRoot({
+          databaseUrl: db.url,
+          migrate: true,
+          retention: false,
+          path: false,
+          grip: {
+            url: `http://127.0.0.1:${port}/?iss=pushpin&key=order-test-0123456789abcdefghijklmnopqrstuv`,
+          },
+          metrics: { registry },
+        }),
+      ],
+    })
+      .overrideProvider(EVENT_STORE)
+      .useFactory({
+        factory: (database: EventDatabase) => {
+          holding = new HoldingStore(new PrismaEventStore(database));
+          return holding.store;
+        },
+        inject: [EventDatabase],
+      })
+      .compile();
+    app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await new Promise((resolve) => proxy?.close(resolve));
+    await db?.drop();
+  });
+
+  it('publishes a channel in commit order when an earlier append returns last', async () => {
+    const events = app.get(EventStreamService);
+    const first = holding.holdNext();
+    const slow = events.sendEvent('ordered', 'n', 1);
+    await first.committed;
+    for (let i = 2; i <= 5; i++) await events.sendEvent('ordered', 'n', i);
+    // Another channel is not held back by this one.
+    await events.sendEvent('other', 'n', 1);
+    await waitFor(() => published.some((item) => item.channel === pushpinChannel('other')));
+    first.release();
+    expect((await slow).seq).toBe(1);
+    await waitFor(
+      () => published.filter((item) => item.channel === pushpinChannel('ordered')).length === 5,
+    );
+    expect(
+      published
+        .filter((item) => item.channel === pushpinChannel('ordered'))
+        .map((item) => [item['prev-id'], item.id]),
+    ).toEqual([
+      ['0', '1'],
+      ['1', '2'],
+      ['2', '3'],
+      ['3', '4'],
+      ['4', '5'],
+    ]);
+    // Each successful publish request is timed, per proxy.
+    const { port } = proxy.address() as AddressInfo;
+    const timed = (await registry.getSingleMetricAsString('eventstream_publish_duration_seconds'))
+      .split('\n')
+      .find((line) => line.startsWith('eventstream_publish_duration_seconds_count'));
+    expect(timed).toMatch(new RegExp(`proxy="http://127.0.0.1:${port}"} [1-9]`));
+  });
+});

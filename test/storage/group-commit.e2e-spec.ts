@@ -1,0 +1,165 @@
+import { Client, Pool } from 'pg';
+import { EventStoreError, type EventRecord } from '../../src/eventstream';
+import { EVENT_STORE, type EventStore } from '../../src/eventstream/storage/event-store.interface';
+import { EventDatabase } from '../../src/eventstream/storage/prisma/event-database';
+import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
+import { createTestDatabase, type TestDatabase } from '../harness/postgres';
+
+const CALLERS = 64;
+const ROUNDS = 10;
+
+describe('group commit: concurrent sends share transactions', () => {
+  let db: TestDatabase;
+  let instance: EventStreamInstance;
+  /** Connections of its own, to see what is committed while sends go on. */
+  let observer: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    instance = await startEventStream({ databaseUrl: db.url, poolSize: 10 });
+    observer = new Pool({ connectionString: db.url, max: 4 });
+  });
+  afterAll(async () => {
+    await observer?.end();
+    await instance?.close();
+    await db?.drop();
+  });
+
+  it('resolves each send only once its event is committed, gapless and in order per caller', async () => {
+    const pool = instance.app.get(EventDatabase).pool;
+    let checkouts = 0;
+    const countCheckout = () => checkouts++;
+    pool.on('acquire', countCheckout);
+    const missing: string[] = [];
+    const byCaller: EventRecord[][] = Array.from({ length: CALLERS }, () => []);
+    const visible: Promise<void>[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: CALLERS }, async (_, caller) => {
+          for (let round = 0; round < ROUNDS; round++) {
+            const record = await instance.events.sendEvent('hot', 'n', { caller, round });
+            byCaller[caller].push(record);
+            // Resolved means committed: another connection sees it right away.
+            visible.push(
+              observer
+                .query('SELECT 1 FROM eventstream.events WHERE channel = $1 AND seq = $2', [
+                  'hot',
+                  record.seq,
+                ])
+                .then(({ rowCount }) => {
+                  if (rowCount !== 1) missing.push(record.id);
+                }),
+            );
+          }
+        }),
+      );
+    } finally {
+      pool.off('acquire', countCheckout);
+    }
+    await Promise.all(visible);
+    expect(missing).toEqual([]);
+
+    const seqs = byCaller.flat().map((record) => record.seq);
+    expect(new Set(seqs).size).toBe(CALLERS * ROUNDS);
+    expect(Math.max(...seqs)).toBe(CALLERS * ROUNDS);
+    // A caller's later send always lands after its earlier one.
+    for (const records of byCaller) {
+      records.slice(1).forEach((record, i) => expect(record.seq).toBeGreaterThan(records[i].seq));
+    }
+    // Stored as sent: the event under each seq is the one its caller was told.
+    const { rows } = await observer.query<{ seq: string; data: { caller: number; round: number } }>(
+      'SELECT seq, data FROM eventstream.events WHERE channel = $1 ORDER BY seq',
+      ['hot'],
+    );
+    expect(rows.map((row) => Number(row.seq))).toEqual(seqs.sort((a, b) => a - b));
+    const told = new Map(byCaller.flat().map((r) => [r.seq, r.data]));
+    for (const row of rows) expect(row.data).toEqual(told.get(Number(row.seq)));
+    // The point of it: far fewer transactions (each one connection checkout)
+    // than sends.
+    expect(checkouts).toBeLessThan((CALLERS * ROUNDS) / 4);
+  });
+
+  it('keeps a batch whole and in order when it is committed together with other sends', async () => {
+    const batches = await Promise.all(
+      Array.from({ length: 20 }, (_, b) =>
+        b % 2 === 0
+          ? instance.events.sendEvents(
+              Array.from({ length: 5 }, (_, k) => ({
+                channel: k % 2 === 0 ? 'mix-a' : 'mix-b',
+                type: 'n',
+                data: { b, k },
+              })),
+            )
+          : instance.events.sendEvent('mix-a', 'n', { b }).then((record) => [record]),
+      ),
+    );
+    for (const batch of batches.filter((records) => records.length === 5)) {
+      const a = batch.filter((record) => record.channel === 'mix-a').map((r) => r.seq);
+      const b = batch.filter((record) => record.channel === 'mix-b').map((r) => r.seq);
+      expect(a).toEqual([a[0], a[0] + 1, a[0] + 2]);
+      expect(b).toEqual([b[0], b[0] + 1]);
+    }
+    const all = batches.flat();
+    for (const channel of ['mix-a', 'mix-b']) {
+      const seqs = all
+        .filter((record) => record.channel === channel)
+        .map((record) => record.seq)
+        .sort((x, y) => x - y);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    }
+  });
+
+  it('fails only the caller whose events Postgres refuses, not the others of its group', async () => {
+    const store = instance.app.get<EventStore>(EVENT_STORE);
+    const good = (i: number) => store.append([{ channel: 'poison', type: 'n', json: `${i}` }]);
+    const results = await Promise.allSettled([
+      good(1),
+      good(2),
+      store.append([{ channel: 'poison', type: 'n', json: '{not json' }]),
+      good(3),
+      good(4),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(EventStoreError);
+    const { rows } = await observer.query<{ seq: string }>(
+      'SELECT seq FROM eventstream.events WHERE channel = $1 ORDER BY seq',
+      ['poison'],
+    );
+    // Nothing of the refused caller, and no hole where it would have been.
+    expect(rows.map((row) => Number(row.seq))).toEqual([1, 2, 3, 4]);
+  });
+
+  it('lets an app transaction that holds one channel delay no send on another', async () => {
+    const transaction = new Client({ connectionString: db.url });
+    await transaction.connect();
+    try {
+      await transaction.query('BEGIN');
+      await instance.events.sendEvent('held', 'n', 0, { transaction });
+      // Waits for the transaction's counter-row lock on `held`…
+      let blockedDone = false;
+      const blocked = instance.events.sendEvent('held', 'n', 1).finally(() => {
+        blockedDone = true;
+      });
+      // …while a send on another channel, arriving meanwhile, is not held up behind it.
+      let timer: NodeJS.Timeout | undefined;
+      const other = await Promise.race([
+        instance.events.sendEvent('free', 'n', 1),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      expect(other.seq).toBe(1);
+      expect(blockedDone).toBe(false);
+      await transaction.query('COMMIT');
+      expect((await blocked).seq).toBe(2);
+    } finally {
+      await transaction.end();
+    }
+  });
+});
