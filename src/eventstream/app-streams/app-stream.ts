@@ -25,7 +25,7 @@ import {
 export interface AppStreamSettings {
   readonly keepAliveMs: number;
   readonly slowClientTimeoutMs: number;
-  readonly pageSize: number;
+  readonly replayPageSize: number;
   readonly limits: EventLimits;
 }
 
@@ -124,7 +124,7 @@ export class AppStream {
       try {
         page = await this.events.getEvents(position.channel, {
           after: position.seq,
-          limit: this.settings.pageSize,
+          limit: this.settings.replayPageSize,
         });
       } catch (error) {
         if (!(

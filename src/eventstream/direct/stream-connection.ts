@@ -14,7 +14,7 @@ import type { SharedReads } from './shared-reads';
 const PAGE_BYTES = 256 * 1024;
 
 export interface StreamConnectionSettings {
-  readonly pageSize: number;
+  readonly replayPageSize: number;
   readonly keepAliveMs: number;
   readonly slowClientTimeoutMs: number;
 }
@@ -153,7 +153,7 @@ export class StreamConnection {
   /** Sends the next page of `channel`; false when there was nothing to send. */
   private async deliverPage(channel: string): Promise<boolean> {
     const after = this.cursor(channel);
-    const { pageSize } = this.settings;
+    const { replayPageSize: pageSize } = this.settings;
     let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES);
     if (result.status === 'events' && result.events.length === 0 && !this.closed) {
       // A shared read that began before the commit we heard of finds nothing

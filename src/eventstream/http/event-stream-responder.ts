@@ -205,7 +205,7 @@ export class EventStreamResponder {
 
   private checkChannels(requested: readonly string[]): string[] {
     const channels = [...new Set(requested)];
-    const { maxChannels } = this.config.stream;
+    const { maxChannelsPerStream: maxChannels } = this.config;
     if (channels.length > maxChannels) {
       throw new InvalidChannelError(channels, `a stream reads at most ${maxChannels} channels`);
     }
