@@ -99,7 +99,8 @@ export function groupOf(type: GroupType, key: string): GroupType | undefined {
 export function withDefaults<T extends object>(type: new () => T, given: object): T {
   const options = new type();
   for (const [key, value] of Object.entries(given) as [string, unknown][]) {
-    if (value === undefined) continue;
+    // An option given as undefined keeps its default; an unknown key stays, to be reported.
+    if (value === undefined && key in options) continue;
     const group = groupOf(type, key);
     Reflect.set(options, key, group && isPlainObject(value) ? withDefaults(group, value) : value);
   }

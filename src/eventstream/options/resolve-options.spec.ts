@@ -436,6 +436,18 @@ describe('resolveOptions', () => {
       expect(problems[1]).toBe('give either databaseUrl or pool');
     });
 
+    test('reports an unknown option even when it is given as undefined', () => {
+      const problems = problemsOf({
+        databaseUrl: URL,
+        databaseURL: undefined,
+        cors: { origin: undefined, origins: '*' },
+      });
+      expect(problems).toEqual([
+        expect.stringMatching(/^databaseURL\b.*should not exist/),
+        expect.stringMatching(/^cors\.origin\b.*should not exist/),
+      ]);
+    });
+
     test('reports an unknown option even when the rest is valid', () => {
       const problems = problemsOf({ databaseUrl: URL, retentionPolicy: false });
       expect(problems).toHaveLength(1);

@@ -46,12 +46,14 @@ export function resolveOptions(given: EventStreamModuleOptions): EventStreamConf
     problems.push(...gripLimitProblems(given, gripOptions));
   }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
+  // Valid, so every option has its value or its default but those in NoDefault.
   return resolved(options as Filled<EventStreamModuleOptions, NoDefault>, grip);
 }
 
 /**
  * What a GRIP proxy cannot carry. `maxChannelsPerStream` is checked only
- * when given, as it always was: its default fits Pushpin's stock limit.
+ * when given, as it always was, so options that started an app still do
+ * (its default, 10, exceeds a `connectionSubscriptionMax` under 12).
  */
 function gripLimitProblems(
   given: EventStreamModuleOptions,
