@@ -1,6 +1,6 @@
 import { messageOf } from '../errors/error-message';
 import type { Filled } from '../options/option-rules';
-import type { GripOptions } from './grip-options';
+import type { GripOptions, GripOptionsWithoutDefault } from './grip-options';
 import {
   type KeyMaterial,
   type SignatureVerifier,
@@ -10,9 +10,6 @@ import {
 } from './grip-keys';
 import { type GripProxy, parseGripUrl } from './grip-url';
 import { weakSecretReason } from './secret-strength';
-
-/** Grip options that have no default. */
-export type GripOptionsWithoutDefault = 'publicPath' | 'linkSecret';
 
 /** The grip options, with the proxies, keys and link secret read from them. */
 export type GripSettings = Omit<

@@ -14,6 +14,9 @@ export const SUBSCRIPTIONS_BESIDES_CHANNELS = 2;
  */
 export const GRIP_MAX_DATA_BYTES = 64 * 1024;
 
+/** The grip options declared without a default (their absence has a meaning). */
+export type GripOptionsWithoutDefault = 'publicPath' | 'linkSecret';
+
 /** Options of GRIP mode: Pushpin (or another GRIP proxy) holds the streams. */
 export class GripOptions {
   /**

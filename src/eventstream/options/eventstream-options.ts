@@ -109,6 +109,10 @@ export class StreamsPerClientOptions {
   key?: (request: object) => string = clientAddress;
 }
 
+/** The options declared without a default: absent, or computed by resolveOptions. */
+export type OptionsWithoutDefault =
+  'databaseUrl' | 'pool' | 'maxStreams' | 'maxStreamsPerClient' | 'cors' | 'grip';
+
 /** Options of {@link EventStreamModule.forRoot}. */
 export class EventStreamModuleOptions {
   /**

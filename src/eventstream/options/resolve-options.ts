@@ -1,22 +1,16 @@
 import { EventStreamConfigError } from '../errors/eventstream.errors';
-import {
-  type GripOptionsWithoutDefault,
-  type GripSettings,
-  resolveGripSettings,
-} from '../grip/grip-config';
+import { type GripSettings, resolveGripSettings } from '../grip/grip-config';
 import {
   GRIP_MAX_DATA_BYTES,
   type GripOptions,
+  type GripOptionsWithoutDefault,
   SUBSCRIPTIONS_BESIDES_CHANNELS,
 } from '../grip/grip-options';
 import { defaultMaxStreams, readOpenFilesLimit } from '../limits/open-files-limit';
 import { MetricsOptions } from '../metrics/metrics-options';
 import type { EventStreamConfig } from './eventstream-config';
-import { EventStreamModuleOptions } from './eventstream-options';
+import { EventStreamModuleOptions, type OptionsWithoutDefault } from './eventstream-options';
 import { type Filled, problemsOf, withDefaults } from './option-rules';
-
-/** Top-level options that have no default, or one computed here. */
-type NoDefault = 'databaseUrl' | 'pool' | 'maxStreams' | 'maxStreamsPerClient' | 'cors' | 'grip';
 
 /**
  * Validates the module options once, at start-up, and fills in the defaults
@@ -46,8 +40,8 @@ export function resolveOptions(given: EventStreamModuleOptions): EventStreamConf
     problems.push(...gripLimitProblems(given, gripOptions));
   }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
-  // Valid, so every option has its value or its default but those in NoDefault.
-  return resolved(options as Filled<EventStreamModuleOptions, NoDefault>, grip);
+  // Valid, so every option has its value or its default but those without one.
+  return resolved(options as Filled<EventStreamModuleOptions, OptionsWithoutDefault>, grip);
 }
 
 /**
@@ -77,7 +71,7 @@ function gripLimitProblems(
 
 /** Valid options, as the library's providers read them. */
 function resolved(
-  options: Filled<EventStreamModuleOptions, NoDefault>,
+  options: Filled<EventStreamModuleOptions, OptionsWithoutDefault>,
   grip: GripSettings | null,
 ): EventStreamConfig {
   const { databaseUrl, pool, poolSize, connectTimeoutMs, queryTimeoutMs, ...carried } = options;
@@ -112,8 +106,8 @@ function resolved(
 
 /**
  * A group of options as {@link withDefaults} filled it in: once valid, each
- * of its options has a value (`Filled` casts above list those that may not).
- * resolve-options.spec.ts checks that none is left undefined.
+ * of its options has a value, given or default (these groups declare none
+ * without one). resolve-options.spec.ts checks that none is left undefined.
  */
 function filled<T extends object>(group: T): Filled<T> {
   return group as Filled<T>;
