@@ -677,6 +677,10 @@ describe('resolveOptions', () => {
         resolveOptions(withGrip({ url: PUSHPIN }, { maxChannelsPerStream: 18 }))
           .maxChannelsPerStream,
       ).toBe(18);
+      // Its default too: 10 channels do not fit in 5 subscriptions.
+      expect(problemsOf(withGrip({ url: PUSHPIN, connectionSubscriptionMax: 5 }))).toEqual([
+        expect.stringMatching(/^maxChannelsPerStream: at most 3 with grip/),
+      ]);
       const raised = withGrip({ url: PUSHPIN, connectionSubscriptionMax: 40 });
       expect(resolveOptions({ ...raised, maxChannelsPerStream: 30 }).maxChannelsPerStream).toBe(30);
       // Direct mode holds streams itself: the proxy's limit does not apply.

@@ -37,31 +37,27 @@ export function resolveOptions(given: EventStreamModuleOptions): EventStreamConf
   if (options.grip && !problems.some((problem) => problem.startsWith('grip'))) {
     const gripOptions = options.grip as Filled<GripOptions, GripOptionsWithoutDefault>;
     grip = resolveGripSettings(gripOptions, problems);
-    problems.push(...gripLimitProblems(given, gripOptions));
+    problems.push(...gripLimitProblems(options, gripOptions));
   }
   if (problems.length > 0) throw new EventStreamConfigError(problems);
   // Valid, so every option has its value or its default but those without one.
   return resolved(options as Filled<EventStreamModuleOptions, OptionsWithoutDefault>, grip);
 }
 
-/**
- * What a GRIP proxy cannot carry. `maxChannelsPerStream` is checked only
- * when given, as it always was, so options that started an app still do
- * (its default, 10, exceeds a `connectionSubscriptionMax` under 12).
- */
+/** What a GRIP proxy cannot carry, defaults included. */
 function gripLimitProblems(
-  given: EventStreamModuleOptions,
+  options: EventStreamModuleOptions,
   grip: Filled<GripOptions, GripOptionsWithoutDefault>,
 ): string[] {
   const problems: string[] = [];
   const subscriptionMax = grip.connectionSubscriptionMax;
   const channelsMax = subscriptionMax - SUBSCRIPTIONS_BESIDES_CHANNELS;
-  if ((given.maxChannelsPerStream ?? 0) > channelsMax) {
+  if ((options.maxChannelsPerStream ?? 0) > channelsMax) {
     problems.push(
       `maxChannelsPerStream: at most ${channelsMax} with grip, since a held stream also subscribes to its user's two channels and Pushpin's connection_subscription_max is ${subscriptionMax}; raise that in pushpin.conf and set grip.connectionSubscriptionMax to match`,
     );
   }
-  if ((given.limits?.maxDataBytes ?? 0) > GRIP_MAX_DATA_BYTES) {
+  if ((options.limits?.maxDataBytes ?? 0) > GRIP_MAX_DATA_BYTES) {
     problems.push(
       `limits.maxDataBytes: at most ${GRIP_MAX_DATA_BYTES} with grip, since a GRIP reply that replays an event must stay under Pushpin's limit of 100,000 bytes`,
     );
