@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   });
   if (config.connection.kind !== 'url') return 1;
   const client = new Client({
-    connectionString: config.connection.url,
+    connectionString: config.connection.databaseUrl,
     connectionTimeoutMillis: config.connection.connectTimeoutMs,
   });
   await client.connect();

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { createEventsController } from './http/events.controller';
-import type { EventStreamModuleOptions } from './options/eventstream-options.interface';
+import type { EventStreamModuleOptions } from './options/eventstream-options';
 
 /** Settings of the module itself, given next to the options in `forRoot`/`forRootAsync`. */
 export interface EventStreamModuleExtras {

@@ -6,15 +6,15 @@ import {
 } from './eventstream.module-definition';
 import { EventStreamService } from './eventstream.service';
 import type { EventStreamConfig } from './options/eventstream-config';
-import type { EventStreamModuleOptions } from './options/eventstream-options.interface';
+import type { EventStreamModuleOptions } from './options/eventstream-options';
 import { resolveOptions } from './options/resolve-options';
 import { EventStreamHealth } from './health/eventstream-health';
 import { EventStreamMetrics } from './metrics/eventstream-metrics';
 import { RetentionService } from './retention/retention.service';
 import { EVENT_STORE } from './storage/event-store.interface';
 import { AppStreams } from './app-streams/app-streams';
-import { AllowAllAuthorizer, EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
-import { EVENTSTREAM_CONNECT_HOOK, NoInitialEvents } from './connect/stream-connect-hook.interface';
+import { EVENTSTREAM_AUTHORIZER } from './auth/channel-authorizer.interface';
+import { EVENTSTREAM_CONNECT_HOOK } from './connect/stream-connect-hook.interface';
 import { EVENT_DELIVERY } from './delivery/event-delivery.interface';
 import { DirectDelivery } from './direct/direct-delivery';
 import { StreamHub } from './direct/stream-hub';
@@ -69,12 +69,12 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     },
     {
       provide: EVENTSTREAM_AUTHORIZER,
-      useFactory: (config: EventStreamConfig) => config.authorizer ?? new AllowAllAuthorizer(),
+      useFactory: (config: EventStreamConfig) => config.authorizer,
       inject: [EVENTSTREAM_CONFIG],
     },
     {
       provide: EVENTSTREAM_CONNECT_HOOK,
-      useFactory: (config: EventStreamConfig) => config.onConnect ?? new NoInitialEvents(),
+      useFactory: (config: EventStreamConfig) => config.onConnect,
       inject: [EVENTSTREAM_CONFIG],
     },
     StreamHub,

@@ -14,10 +14,7 @@ export type {
   PgTransactionClient,
   PrismaTransactionClient,
 } from './storage/transaction';
-export type {
-  EventStreamModuleOptions,
-  RetentionOptions,
-} from './options/eventstream-options.interface';
+export type { EventStreamModuleOptions, RetentionOptions } from './options/eventstream-options';
 export { RetentionService } from './retention/retention.service';
 export { EventStreamMetrics } from './metrics/eventstream-metrics';
 export {
@@ -25,7 +22,7 @@ export {
   type ComponentHealth,
   type EventStreamHealthReport,
 } from './health/eventstream-health';
-export type { MetricsOptions } from './metrics/metrics-options.interface';
+export type { MetricsOptions } from './metrics/metrics-options';
 export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
 export { EventStreamRoute } from './app-streams/event-stream-route.decorator';
 export type { EventStreamRouteOptions } from './app-streams/event-stream-route.options';
@@ -63,8 +60,8 @@ export {
   type StreamConnectContext,
   type StreamConnectHook,
 } from './connect/stream-connect-hook.interface';
-export type { CorsOptions, StreamsPerClientOptions } from './options/eventstream-options.interface';
-export type { GripOptions } from './grip/grip-options.interface';
+export type { CorsOptions, StreamsPerClientOptions } from './options/eventstream-options';
+export type { GripOptions } from './grip/grip-options';
 export {
   DEFAULT_EVENT_LIMITS,
   RESERVED_EVENT_TYPES,

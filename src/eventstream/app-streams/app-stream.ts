@@ -20,7 +20,7 @@ import {
 } from './stream-event';
 
 export interface AppStreamSettings extends StreamSessionSettings {
-  readonly pageSize: number;
+  readonly replayPageSize: number;
   readonly limits: EventLimits;
 }
 
@@ -107,7 +107,7 @@ export class AppStream {
       try {
         page = await this.events.getEvents(position.channel, {
           after: position.seq,
-          limit: this.settings.pageSize,
+          limit: this.settings.replayPageSize,
         });
       } catch (error) {
         if (!(

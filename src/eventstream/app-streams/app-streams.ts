@@ -125,7 +125,7 @@ export class AppStreams implements BeforeApplicationShutdown {
       const stream = new AppStream(
         http.response,
         source,
-        { ...this.config.stream, limits: this.config.limits },
+        this.config,
         this.events,
         persisted,
         (stream) => {

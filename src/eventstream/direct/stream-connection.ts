@@ -18,7 +18,7 @@ import type { SharedReads } from './shared-reads';
 const PAGE_BYTES = 256 * 1024;
 
 export interface StreamConnectionSettings extends StreamSessionSettings {
-  readonly pageSize: number;
+  readonly replayPageSize: number;
 }
 
 /**
@@ -151,7 +151,7 @@ export class StreamConnection {
   /** Sends the next page of `channel`; false when there was nothing to send. */
   private async deliverPage(channel: string): Promise<boolean> {
     const after = this.cursor(channel);
-    const { pageSize } = this.settings;
+    const { replayPageSize: pageSize } = this.settings;
     let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES);
     if (result.status === 'events' && result.events.length === 0 && !this.isClosed) {
       // A shared read that began before the commit we heard of finds nothing

@@ -71,7 +71,7 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
     // Announcements come after commits, from the instance that committed: one
     // that died in between never told. Re-reading the heads now and then
     // bounds how late such events are.
-    this.resyncTimer ??= setInterval(() => this.onResync(), this.config.stream.keepAliveMs);
+    this.resyncTimer ??= setInterval(() => this.onResync(), this.config.keepAliveMs);
     this.resyncTimer.unref();
     await this.feed.ready();
     const connection = new StreamConnection(
@@ -81,7 +81,7 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
       request.request,
       request.response,
       this.reads,
-      this.config.stream,
+      this.config,
       this.removeClosed,
     );
     this.add(connection);

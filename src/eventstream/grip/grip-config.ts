@@ -1,5 +1,6 @@
 import { messageOf } from '../errors/error-message';
-import type { GripOptions } from './grip-options.interface';
+import type { Filled } from '../options/option-rules';
+import type { GripOptions, GripOptionsWithoutDefault } from './grip-options';
 import {
   type KeyMaterial,
   type SignatureVerifier,
@@ -10,38 +11,26 @@ import {
 import { type GripProxy, parseGripUrl } from './grip-url';
 import { weakSecretReason } from './secret-strength';
 
-export interface GripSettings {
+/** The grip options, with the proxies, keys and link secret read from them. */
+export type GripSettings = Omit<
+  Filled<GripOptions, GripOptionsWithoutDefault>,
+  'url' | 'linkSecret'
+> & {
   readonly proxies: readonly GripProxy[];
   /** What may have signed a proxied request; none means none is trusted. */
   readonly verifiers: readonly SignatureVerifier[];
-  readonly unsignedRequests: 'direct' | 'refuse';
-  readonly publicPath: string | undefined;
   readonly linkSecret: Uint8Array;
-  readonly publishTimeoutMs: number;
-}
-
-/**
- * Largest event data in GRIP mode (`limits.maxDataBytes`), escaped: Pushpin
- * refuses a GRIP reply over 100,000 bytes, and a reply that replays an event
- * carries it whole, with its id and type and the reply's headers.
- */
-export const GRIP_MAX_DATA_BYTES = 64 * 1024;
-
-/** Pushpin's stock `connection_subscription_max`. */
-export const DEFAULT_CONNECTION_SUBSCRIPTION_MAX = 20;
-
-/**
- * Channels a held stream subscribes to besides its own: its user's
- * revocation channel and link channel (grip-names.ts).
- */
-export const SUBSCRIPTIONS_BESIDES_CHANNELS = 2;
+};
 
 /**
  * Reads the proxies' URLs and keys. Options are already validated for their
  * types; what is wrong with the keys is pushed onto `problems`, each with
  * the option's path.
  */
-export function resolveGripSettings(options: GripOptions, problems: string[]): GripSettings | null {
+export function resolveGripSettings(
+  options: Filled<GripOptions, GripOptionsWithoutDefault>,
+  problems: string[],
+): GripSettings | null {
   const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
   const proxies: GripProxy[] = [];
   const verifiers: SignatureVerifier[] = [];
@@ -91,13 +80,15 @@ export function resolveGripSettings(options: GripOptions, problems: string[]): G
 
   const linkSecret = resolveLinkSecret(options, firstHasVerifyKey, firstSecret, problems);
   if (!linkSecret || verifiers.length !== urls.length) return null;
+  const { unsignedRequests, publicPath, publishTimeoutMs, connectionSubscriptionMax } = options;
   return {
     proxies,
     verifiers,
-    unsignedRequests: options.unsignedRequests ?? 'direct',
-    publicPath: options.publicPath,
     linkSecret,
-    publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
+    unsignedRequests,
+    publicPath,
+    publishTimeoutMs,
+    connectionSubscriptionMax,
   };
 }
 
@@ -108,7 +99,7 @@ export function resolveGripSettings(options: GripOptions, problems: string[]): G
  * a link to any channel as any user.
  */
 function resolveLinkSecret(
-  options: GripOptions,
+  options: Pick<GripOptions, 'linkSecret'>,
   firstHasVerifyKey: boolean,
   firstSecret: Uint8Array | undefined,
   problems: string[],

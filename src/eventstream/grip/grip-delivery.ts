@@ -143,8 +143,8 @@ export class GripDelivery implements EventDelivery {
   }: ContinuationRequest): Promise<void> {
     const claims = await verifyNextLink(token ?? '', this.grip.linkSecret);
     if (!claims) throw new ProxyRequestRefusedError('This next link is invalid or has expired');
-    const { stream, limits } = this.config;
-    const channels = streamChannels(claims.channels, stream.maxChannels, limits);
+    const { maxChannelsPerStream, limits } = this.config;
+    const channels = streamChannels(claims.channels, maxChannelsPerStream, limits);
     const user =
       claims.userId === undefined ? undefined : await this.config.loadUser(claims.userId);
     await assertCanRead(this.authorizer, user, channels, request);

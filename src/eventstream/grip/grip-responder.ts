@@ -80,7 +80,7 @@ export class GripResponder {
         const result = await this.store.read(
           channel,
           after,
-          this.config.stream.pageSize,
+          this.config.replayPageSize,
           // At least one event, which the loop below keeps or leaves for the next page.
           Math.max(PAGE_BYTES - bytes, 1),
         );
@@ -129,7 +129,7 @@ export class GripResponder {
       // events/s often doubled the p99 latency through it
       // (bench/experiments/grip-variants.ts).
       'Grip-Keep-Alive': `${GRIP_KEEP_ALIVE}; format=cstring; timeout=${Math.ceil(
-        this.config.stream.keepAliveMs / 1000,
+        this.config.keepAliveMs / 1000,
       )}; mode=interval`,
       'Grip-Link': `<${link}>; rel=next`,
     };

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CorsPolicy } from '../options/eventstream-config';
+import type { EventStreamConfig } from '../options/eventstream-config';
 
 // EventSource sends Last-Event-ID on reconnect and Cache-Control on some
 // browsers; both must pass a preflight when the page is on another origin.
@@ -7,7 +7,7 @@ const ALLOWED_HEADERS = 'Last-Event-ID, Cache-Control';
 
 /** Sets CORS headers for an allowed origin; returns whether the origin is allowed. */
 export function applyCors(
-  policy: CorsPolicy | null,
+  policy: EventStreamConfig['cors'],
   request: IncomingMessage,
   response: ServerResponse,
 ): boolean {
@@ -25,7 +25,7 @@ export function applyCors(
 
 /** Answers a CORS preflight (OPTIONS) request. */
 export function answerPreflight(
-  policy: CorsPolicy | null,
+  policy: EventStreamConfig['cors'],
   request: IncomingMessage,
   response: ServerResponse,
 ): void {

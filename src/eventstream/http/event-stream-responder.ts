@@ -79,8 +79,8 @@ export class EventStreamResponder {
       }
       if (options.channels) query.channels = [...options.channels];
       query.validate();
-      const { stream, limits } = this.config;
-      const channels = streamChannels(query.channels, stream.maxChannels, limits);
+      const { maxChannelsPerStream, limits } = this.config;
+      const channels = streamChannels(query.channels, maxChannelsPerStream, limits);
       assertResumable(http.request.url ?? '/', channels);
       const header = http.request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' && header) || query.lastEventId || '';

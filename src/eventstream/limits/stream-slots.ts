@@ -5,12 +5,6 @@ import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
 import type { EventStreamConfig } from '../options/eventstream-config';
 
-/** The default client key of `maxStreamsPerClient`: the socket's remote address. */
-export function clientAddress(request: object): string {
-  const { socket } = request as { socket?: { remoteAddress?: string } };
-  return socket?.remoteAddress ?? 'unknown';
-}
-
 /**
  * Counts the streams this instance holds (`maxStreams`) and those of each
  * client (`maxStreamsPerClient`). A slot is taken synchronously, before the
@@ -41,7 +35,7 @@ export class StreamSlots {
   take(request: object, response: ServerResponse): void {
     // Node sets `destroyed` as it emits `close`: that event will not come again.
     if (response.destroyed) return;
-    const { maxStreams, perClient } = this.config.streamLimits;
+    const { maxStreams, maxStreamsPerClient: perClient } = this.config;
     if (this.held >= maxStreams) this.refuse('maxStreams', maxStreams);
     let key: string | undefined;
     if (perClient) {

@@ -1,12 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  type Metric,
-  register as globalRegistry,
-  type Registry,
-} from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { EventStoreUnavailableError } from '../errors/eventstream.errors';
 import type { EventStreamConfig } from '../options/eventstream-config';
@@ -41,8 +34,7 @@ export class EventStreamMetrics {
 
   constructor(@Inject(EVENTSTREAM_CONFIG) config: EventStreamConfig) {
     if (!config.metrics) return;
-    const registry = config.metrics.registry ?? globalRegistry;
-    const prefix = config.metrics.prefix ?? 'eventstream_';
+    const { registry, prefix } = config.metrics;
     this.registry = registry;
     const shared = <T extends Metric>(name: string, create: (name: string) => T): T =>
       (registry.getSingleMetric(prefix + name) as T | undefined) ?? create(prefix + name);

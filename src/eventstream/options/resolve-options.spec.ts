@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { Registry } from 'prom-client';
+import { Registry, register as globalRegistry } from 'prom-client';
 import { Pool } from 'pg';
+import { AllowAllAuthorizer } from '../auth/channel-authorizer.interface';
+import { NoInitialEvents } from '../connect/stream-connect-hook.interface';
 import { EventStreamConfigError } from '../errors/eventstream.errors';
 import {
   defaultUserIdentifier,
@@ -9,8 +11,8 @@ import {
 } from '../auth/user-identity';
 import { DEFAULT_EVENT_LIMITS } from '../events/event-limits';
 import { RESERVED_FILE_DESCRIPTORS, readOpenFilesLimit } from '../limits/open-files-limit';
-import { clientAddress } from '../limits/stream-slots';
-import type { EventStreamModuleOptions } from './eventstream-options.interface';
+import { clientAddress } from '../limits/client-address';
+import type { EventStreamModuleOptions } from './eventstream-options';
 import { resolveOptions } from './resolve-options';
 
 const URL = 'postgres://user:secret@localhost:5432/app';
@@ -39,7 +41,7 @@ describe('resolveOptions', () => {
       expect(resolveOptions({ databaseUrl: URL })).toEqual({
         connection: {
           kind: 'url',
-          url: URL,
+          databaseUrl: URL,
           poolSize: 10,
           connectTimeoutMs: 5000,
           queryTimeoutMs: 15000,
@@ -48,20 +50,16 @@ describe('resolveOptions', () => {
         migrate: false,
         retention: { maxEventsPerChannel: 100_000, maxAgeMs: DAY_MS, intervalMs: 60_000 },
         limits: { maxChannelLength: 128, maxEventTypeLength: 128, maxDataBytes: 65_536 },
-        stream: {
-          maxChannels: 10,
-          keepAliveMs: 20_000,
-          pageSize: 1000,
-          slowClientTimeoutMs: 30_000,
-        },
+        maxChannelsPerStream: 10,
+        keepAliveMs: 20_000,
+        replayPageSize: 1000,
+        slowClientTimeoutMs: 30_000,
         // The pool's 10 connections and the LISTEN one.
-        streamLimits: {
-          maxStreams: readOpenFilesLimit() - 11 - RESERVED_FILE_DESCRIPTORS,
-          perClient: null,
-        },
+        maxStreams: readOpenFilesLimit() - 11 - RESERVED_FILE_DESCRIPTORS,
+        maxStreamsPerClient: null,
         eventPayloads: new Map(),
-        authorizer: null,
-        onConnect: null,
+        authorizer: expect.any(AllowAllAuthorizer) as unknown,
+        onConnect: expect.any(NoInitialEvents) as unknown,
         resolveUser: defaultUserResolver,
         identifyUser: defaultUserIdentifier,
         cors: null,
@@ -69,6 +67,23 @@ describe('resolveOptions', () => {
         loadUser: defaultUserLoader,
         metrics: null,
       });
+    });
+
+    test('leaves no option without a value but those that declare no default', () => {
+      const config = resolveOptions({
+        databaseUrl: URL,
+        maxStreamsPerClient: { max: 1 },
+        cors: { origins: '*' },
+        grip: { url: `http://127.0.0.1:5561/?key=${STRONG}` },
+        metrics: true,
+      });
+      const unset = (Object.entries(config) as [string, unknown][]).flatMap(([option, value]) => [
+        ...(value === undefined ? [option] : []),
+        ...Object.entries(value instanceof Object ? value : {})
+          .filter(([, inner]) => inner === undefined)
+          .map(([inner]) => `${option}.${inner}`),
+      ]);
+      expect(unset).toEqual(['grip.publicPath']);
     });
 
     test('keeps the stream settings, authorizer, connect hook, user hooks and CORS given', () => {
@@ -88,10 +103,10 @@ describe('resolveOptions', () => {
         identifyUser,
         cors: { origins: ['https://a.example'], credentials: true },
       });
-      expect(config.stream).toEqual({
-        maxChannels: 3,
+      expect(config).toMatchObject({
+        maxChannelsPerStream: 3,
         keepAliveMs: 1000,
-        pageSize: 7,
+        replayPageSize: 7,
         slowClientTimeoutMs: 2000,
       });
       expect(config.authorizer).toBe(authorizer);
@@ -134,7 +149,10 @@ describe('resolveOptions', () => {
 
     test('turns metrics on with the global or a given registry, and refuses bad ones', () => {
       const registry = new Registry();
-      expect(resolveOptions({ databaseUrl: URL, metrics: true }).metrics).toEqual({});
+      expect(resolveOptions({ databaseUrl: URL, metrics: true }).metrics).toEqual({
+        registry: globalRegistry,
+        prefix: 'eventstream_',
+      });
       expect(resolveOptions({ databaseUrl: URL, metrics: false }).metrics).toBeNull();
       expect(
         resolveOptions({ databaseUrl: URL, metrics: { registry, prefix: 'app_' } }).metrics,
@@ -148,7 +166,10 @@ describe('resolveOptions', () => {
 
     test('accepts postgresql:// as well as postgres://', () => {
       const config = resolveOptions({ databaseUrl: 'postgresql://localhost/app' });
-      expect(config.connection).toMatchObject({ kind: 'url', url: 'postgresql://localhost/app' });
+      expect(config.connection).toMatchObject({
+        kind: 'url',
+        databaseUrl: 'postgresql://localhost/app',
+      });
     });
 
     test('keeps the given values', () => {
@@ -165,7 +186,7 @@ describe('resolveOptions', () => {
       expect(config).toMatchObject({
         connection: {
           kind: 'url',
-          url: URL,
+          databaseUrl: URL,
           poolSize: 3,
           connectTimeoutMs: 100,
           queryTimeoutMs: 200,
@@ -287,17 +308,18 @@ describe('resolveOptions', () => {
         maxStreams: 5,
         maxStreamsPerClient: { max: 2, key },
       });
-      expect(config.streamLimits).toEqual({ maxStreams: 5, perClient: { max: 2, key } });
+      expect(config.maxStreams).toBe(5);
+      expect(config.maxStreamsPerClient).toEqual({ max: 2, key });
     });
 
     test('keys clients by their address unless told otherwise', () => {
       const config = resolveOptions({ databaseUrl: URL, maxStreamsPerClient: { max: 2 } });
-      expect(config.streamLimits.perClient?.key).toBe(clientAddress);
+      expect(config.maxStreamsPerClient?.key).toBe(clientAddress);
       expect(clientAddress({ socket: { remoteAddress: '192.0.2.7' } })).toBe('192.0.2.7');
     });
 
     test('leaves room for a larger pool in the default maxStreams', () => {
-      const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 100 }).streamLimits;
+      const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 100 });
       expect(maxStreams).toBe(readOpenFilesLimit() - 101 - RESERVED_FILE_DESCRIPTORS);
     });
   });
@@ -325,7 +347,7 @@ describe('resolveOptions', () => {
     test("leaves room for the given pool's connections in the default maxStreams", async () => {
       const large = new Pool({ max: 50 });
       try {
-        expect(resolveOptions({ pool: large }).streamLimits.maxStreams).toBe(
+        expect(resolveOptions({ pool: large }).maxStreams).toBe(
           readOpenFilesLimit() - 51 - RESERVED_FILE_DESCRIPTORS,
         );
       } finally {
@@ -412,6 +434,18 @@ describe('resolveOptions', () => {
       expect(problems).toHaveLength(2);
       expect(problems[0]).toMatch(/^databaseURL\b.*should not exist/);
       expect(problems[1]).toBe('give either databaseUrl or pool');
+    });
+
+    test('reports an unknown option even when it is given as undefined', () => {
+      const problems = problemsOf({
+        databaseUrl: URL,
+        databaseURL: undefined,
+        cors: { origin: undefined, origins: '*' },
+      });
+      expect(problems).toEqual([
+        expect.stringMatching(/^databaseURL\b.*should not exist/),
+        expect.stringMatching(/^cors\.origin\b.*should not exist/),
+      ]);
     });
 
     test('reports an unknown option even when the rest is valid', () => {
@@ -640,13 +674,18 @@ describe('resolveOptions', () => {
         ),
       ]);
       expect(
-        resolveOptions(withGrip({ url: PUSHPIN }, { maxChannelsPerStream: 18 })).stream.maxChannels,
+        resolveOptions(withGrip({ url: PUSHPIN }, { maxChannelsPerStream: 18 }))
+          .maxChannelsPerStream,
       ).toBe(18);
+      // Its default too: 10 channels do not fit in 5 subscriptions.
+      expect(problemsOf(withGrip({ url: PUSHPIN, connectionSubscriptionMax: 5 }))).toEqual([
+        expect.stringMatching(/^maxChannelsPerStream: at most 3 with grip/),
+      ]);
       const raised = withGrip({ url: PUSHPIN, connectionSubscriptionMax: 40 });
-      expect(resolveOptions({ ...raised, maxChannelsPerStream: 30 }).stream.maxChannels).toBe(30);
+      expect(resolveOptions({ ...raised, maxChannelsPerStream: 30 }).maxChannelsPerStream).toBe(30);
       // Direct mode holds streams itself: the proxy's limit does not apply.
       expect(
-        resolveOptions({ databaseUrl: URL, maxChannelsPerStream: 100 }).stream.maxChannels,
+        resolveOptions({ databaseUrl: URL, maxChannelsPerStream: 100 }).maxChannelsPerStream,
       ).toBe(100);
     });
   });

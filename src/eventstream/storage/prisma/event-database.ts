@@ -36,7 +36,7 @@ export class EventDatabase implements OnApplicationShutdown {
       connection.kind === 'pool'
         ? connection.pool
         : new Pool({
-            connectionString: connection.url,
+            connectionString: connection.databaseUrl,
             max: connection.poolSize,
             connectionTimeoutMillis: connection.connectTimeoutMs,
             // Postgres cancels a statement that runs too long (say, waiting for
@@ -119,7 +119,7 @@ export class EventDatabase implements OnApplicationShutdown {
     const { connection } = config;
     if (connection.kind === 'pool') return connection.pool.connect();
     const client = new Client({
-      connectionString: connection.url,
+      connectionString: connection.databaseUrl,
       connectionTimeoutMillis: connection.connectTimeoutMs,
       application_name: 'nestjs-eventstream-migrate',
     });

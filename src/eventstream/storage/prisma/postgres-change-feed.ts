@@ -119,7 +119,7 @@ export class PostgresChangeFeed
     const { connection } = this.config;
     if (connection.kind === 'pool') return connection.pool.connect();
     const client = new Client({
-      connectionString: connection.url,
+      connectionString: connection.databaseUrl,
       connectionTimeoutMillis: connection.connectTimeoutMs,
       keepAlive: true,
       application_name: 'nestjs-eventstream-listen',
@@ -158,8 +158,8 @@ export class PostgresChangeFeed
    * not answer within the query timeout.
    */
   private checkEvery(connection: Client | PoolClient): void {
-    const { connection: settings, stream } = this.config;
-    const timeoutMs = settings.kind === 'url' ? settings.queryTimeoutMs : stream.keepAliveMs;
+    const { connection: settings, keepAliveMs } = this.config;
+    const timeoutMs = settings.kind === 'url' ? settings.queryTimeoutMs : keepAliveMs;
     let checking = false;
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => {
@@ -183,7 +183,7 @@ export class PostgresChangeFeed
           clearTimeout(timer);
           checking = false;
         });
-    }, stream.keepAliveMs);
+    }, keepAliveMs);
     this.heartbeatTimer.unref();
   }
 
