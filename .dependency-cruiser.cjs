@@ -46,12 +46,21 @@ module.exports = {
     },
     {
       name: 'foundation-stays-below',
-      comment: 'Errors, event rules, the wire format, auth and connect hooks are leaves.',
+      comment:
+        'Errors, event rules, the wire format, auth and connect hooks are leaves (they may declare options with the shared rules).',
       severity: 'error',
       from: { path: `${LIB}(errors|events|sse|auth|connect)/` },
       to: {
         path: `${LIB}(storage|migrations|delivery|direct|grip|http|app-streams|health|metrics|retention|limits|options|eventstream\\.)`,
+        pathNot: `${LIB}options/option-rules\\.ts$`,
       },
+    },
+    {
+      name: 'option-rules-are-a-leaf',
+      comment: 'The rules every options class is declared with depend on class-validator only.',
+      severity: 'error',
+      from: { path: `${LIB}options/option-rules\\.ts$` },
+      to: { path: '^src/' },
     },
     {
       name: 'endpoints-on-top',
