@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { applyMigrations, migrationStatus, MigrationError } from '../src/eventstream';
-import { MIGRATIONS_DIR, readMigrationFiles } from '../src/eventstream/migrations/migration-files';
+import {
+  MIGRATIONS_DIR,
+  readMigrationFiles,
+} from '../src/eventstream/storage/postgres/migration-files';
 import { startEventStream } from './harness/event-stream-app';
 import { createTestDatabase, withClient, type TestDatabase } from './harness/postgres';
 
