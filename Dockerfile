@@ -6,11 +6,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# Generates the Prisma client and compiles; then drops the dev dependencies
-# (the embedded Postgres among them: the image always gets DATABASE_URL), but
-# not those the server loads: Nest and its HTTP platform are only dev and peer
-# dependencies of the library, and a plain prune left an image that could not
-# start (Cannot find module 'reflect-metadata').
+# Compiles; then drops the dev dependencies (the embedded Postgres and Prisma
+# among them: the image always gets DATABASE_URL, and the library's queries
+# run on pg), but not those the server loads: Nest and its HTTP platform are
+# only dev and peer dependencies of the library, and a plain prune left an
+# image that could not start (Cannot find module 'reflect-metadata').
 RUN npm run build \
   && node scripts/server-package-json.mjs . > server-package.json \
   && mv server-package.json package.json \

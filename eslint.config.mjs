@@ -11,7 +11,6 @@ export default tseslint.config(
       'node_modules/**',
       '.data/**',
       'test/fixtures/*/dist/**',
-      'src/eventstream/storage/prisma/generated/**',
       'test/fixtures/app-prisma/generated/**',
       'docs/.vitepress/dist/**',
       'docs/.vitepress/cache/**',

@@ -3,7 +3,6 @@
 # into dist/bench, then runs it. Arguments go on to it (`-- --quick`).
 set -e
 cd "$(dirname "$0")/.."
-npm run --silent generate
 npx tsc -p bench/tsconfig.json
 # The migrator and the Pushpin harness find these files relative to their
 # own compiled files.

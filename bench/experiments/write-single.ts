@@ -21,7 +21,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { AppendStatement } from '../../src/eventstream/storage/prisma/append-statement';
+import { AppendStatement } from '../../src/eventstream/storage/postgres/append-statement';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/server/embedded-postgres';
 import { startEventStream } from '../../test/harness/event-stream-app';
 import { ADMIN_URL_VARIABLE, createTestDatabase } from '../../test/harness/postgres';

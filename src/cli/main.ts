@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Client } from 'pg';
 import { messageOf } from '../eventstream/errors/error-message';
-import { applyMigrations, migrationStatus } from '../eventstream/migrations/migrator';
+import { applyMigrations, migrationStatus } from '../eventstream/storage/postgres/migrator';
 import { resolveOptions } from '../eventstream/options/resolve-options';
 
 const USAGE = `Usage: nestjs-eventstream <command> [--database-url URL] [--schema NAME]

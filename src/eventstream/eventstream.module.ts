@@ -25,9 +25,9 @@ import { GripResponder } from './grip/grip-responder';
 import { EventHistoryResponder } from './http/event-history-responder';
 import { EventStreamResponder } from './http/event-stream-responder';
 import { CHANGE_FEED } from './storage/change-feed.interface';
-import { EventDatabase } from './storage/prisma/event-database';
-import { PostgresChangeFeed } from './storage/prisma/postgres-change-feed';
-import { PrismaEventStore } from './storage/prisma/prisma-event-store';
+import { EventDatabase } from './storage/postgres/event-database';
+import { PostgresChangeFeed } from './storage/postgres/postgres-change-feed';
+import { PostgresEventStore } from './storage/postgres/postgres-event-store';
 
 /**
  * Persistent, replayable event streams for Nest.
@@ -58,7 +58,7 @@ import { PrismaEventStore } from './storage/prisma/prisma-event-store';
     {
       provide: EVENT_STORE,
       useFactory: (database: EventDatabase, metrics: EventStreamMetrics) =>
-        metrics.instrument(new PrismaEventStore(database)),
+        metrics.instrument(new PostgresEventStore(database)),
       inject: [EventDatabase, EventStreamMetrics],
     },
     {

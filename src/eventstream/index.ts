@@ -84,5 +84,5 @@ export {
   migrationStatus,
   type MigrationOptions,
   type MigrationStatus,
-} from './migrations/migrator';
+} from './storage/postgres/migrator';
 export * from './errors/eventstream.errors';

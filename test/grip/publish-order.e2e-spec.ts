@@ -11,8 +11,8 @@ import {
 } from '../../src/eventstream';
 import type { NewEvent } from '../../src/eventstream/storage/event-store.interface';
 import { pushpinChannel } from '../../src/eventstream/grip/grip-names';
-import { EventDatabase } from '../../src/eventstream/storage/prisma/event-database';
-import { PrismaEventStore } from '../../src/eventstream/storage/prisma/prisma-event-store';
+import { EventDatabase } from '../../src/eventstream/storage/postgres/event-database';
+import { PostgresEventStore } from '../../src/eventstream/storage/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { waitFor } from '../harness/wait';
 
@@ -43,6 +43,7 @@ class HoldingStore {
       readLatest: (...args) => inner.readLatest(...args),
       headSeqs: (channels) => inner.headSeqs(channels),
       trim: (policy) => inner.trim(policy),
+      ping: () => inner.ping(),
     };
   }
 
@@ -97,7 +98,7 @@ describe('GRIP publishing order', () => {
       .overrideProvider(EVENT_STORE)
       .useFactory({
         factory: (database: EventDatabase) => {
-          holding = new HoldingStore(new PrismaEventStore(database));
+          holding = new HoldingStore(new PostgresEventStore(database));
           return holding.store;
         },
         inject: [EventDatabase],

@@ -1,6 +1,12 @@
+import { Test } from '@nestjs/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventStreamHealth } from '../../src/eventstream';
+import {
+  EVENT_STORE,
+  EventStreamHealth,
+  EventStreamModule,
+  type EventStore,
+} from '../../src/eventstream';
 import { freePort } from '../../src/server/free-port';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
@@ -47,6 +53,37 @@ describe('EventStreamHealth', () => {
       expect((await health.check()).database).toEqual({ status: 'up' });
     } finally {
       await cut.stop();
+    }
+  });
+
+  it('asks the store registered under EVENT_STORE, not the database behind the default one', async () => {
+    const unreachable = (): Promise<never> => Promise.reject(new Error('store offline'));
+    const store: EventStore = {
+      append: unreachable,
+      read: unreachable,
+      readLatest: unreachable,
+      headSeqs: unreachable,
+      trim: unreachable,
+      ping: unreachable,
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventStreamModule.forRoot({ databaseUrl: db.url, migrate: true, retention: false }),
+      ],
+    })
+      .overrideProvider(EVENT_STORE)
+      .useValue(store)
+      .compile();
+    const app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.init();
+    try {
+      expect(await app.get(EventStreamHealth).check()).toEqual({
+        status: 'down',
+        database: { status: 'down', error: 'store offline' },
+        proxies: {},
+      });
+    } finally {
+      await app.close();
     }
   });
 

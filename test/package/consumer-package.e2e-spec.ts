@@ -81,7 +81,7 @@ describe('the built package, used as an application uses it', () => {
       expect.arrayContaining([
         'dist/eventstream/index.js',
         'dist/eventstream/index.d.ts',
-        'dist/eventstream/storage/prisma/generated/client.js',
+        'dist/eventstream/storage/postgres/migrator.js',
         'dist/cli/main.js',
         'dist/client/index.js',
         'dist/client/index.d.ts',
@@ -93,5 +93,20 @@ describe('the built package, used as an application uses it', () => {
       ]),
     );
     expect(paths.filter((p) => /^(src|test)\//.test(p) || p.startsWith('dist/server'))).toEqual([]);
+    // The library's queries run on pg: it neither ships a Prisma client nor loads one.
+    expect(paths.filter((p) => p.includes('generated'))).toEqual([]);
+    // grep exits with 1 when nothing matches.
+    const loadsPrisma = await run('grep', [
+      '-rlF',
+      'require("@prisma/',
+      join(ROOT, 'dist', 'eventstream'),
+    ]).then(
+      ({ stdout }) => stdout.trim().split('\n'),
+      (error: { code?: number }) => {
+        if (error.code === 1) return [];
+        throw error;
+      },
+    );
+    expect(loadsPrisma).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ class Rollback extends Error {}
 /**
  * An app saves its own row and the event about it in one transaction, with
  * its own Prisma client (test/fixtures/app-prisma) or with `pg`, on the
- * database the module uses.
+ * database the module uses; its Prisma client also reads the library's tables.
  */
 describe('sending events in the app’s transaction', () => {
   let db: TestDatabase;
@@ -76,6 +76,27 @@ describe('sending events in the app’s transaction', () => {
     expect(client.events('m')).toEqual([
       { type: 'm', id: 'prisma-room:1', data: JSON.stringify({ id: message.id, text: 'hi' }) },
     ]);
+  });
+
+  it('lets the app read the library’s tables through its own Prisma client', async () => {
+    // The models docs/operations.md has the app copy: multi-schema, read-only.
+    await app.events.sendEvents([
+      { channel: 'read-room', type: 'm', data: { text: 'a' } },
+      { channel: 'read-room', type: 'm', data: { text: 'b' } },
+    ]);
+    const [events, head] = await Promise.all([
+      prisma.eventStreamEvent.findMany({
+        where: { channel: 'read-room' },
+        orderBy: { seq: 'asc' },
+        select: { seq: true, type: true, data: true },
+      }),
+      prisma.eventStreamChannel.findUnique({ where: { name: 'read-room' } }),
+    ]);
+    expect(events).toEqual([
+      { seq: 1n, type: 'm', data: { text: 'a' } },
+      { seq: 2n, type: 'm', data: { text: 'b' } },
+    ]);
+    expect(head).toEqual({ name: 'read-room', lastSeq: 2n });
   });
 
   it('leaves neither the row nor the event, and no gap, when the Prisma transaction rolls back', async () => {

@@ -1,7 +1,7 @@
 import { Client, Pool } from 'pg';
 import { EventStoreError, type EventRecord } from '../../src/eventstream';
 import { EVENT_STORE, type EventStore } from '../../src/eventstream/storage/event-store.interface';
-import { EventDatabase } from '../../src/eventstream/storage/prisma/event-database';
+import { EventDatabase } from '../../src/eventstream/storage/postgres/event-database';
 import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 

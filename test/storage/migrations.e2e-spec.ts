@@ -8,7 +8,7 @@ import { applyMigrations, migrationStatus, MigrationError } from '../../src/even
 import {
   MIGRATIONS_DIR,
   readMigrationFiles,
-} from '../../src/eventstream/migrations/migration-files';
+} from '../../src/eventstream/storage/postgres/migration-files';
 import { startEventStream } from '../harness/event-stream-app';
 import { createTestDatabase, withClient, type TestDatabase } from '../harness/postgres';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_DELIVERY, type EventDelivery } from '../delivery/event-delivery.interface';
 import { messageOf } from '../errors/error-message';
-import { EventDatabase } from '../storage/prisma/event-database';
+import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 
 export interface ComponentHealth {
   readonly status: 'up' | 'down';
@@ -12,25 +12,28 @@ export interface ComponentHealth {
 export interface EventStreamHealthReport {
   /** `up` when the database and every proxy are up. */
   readonly status: 'up' | 'down';
+  /** The event store: for the default one, its Postgres database. */
   readonly database: ComponentHealth;
   /** Each GRIP proxy's publish API, by origin; empty in direct mode. */
   readonly proxies: Readonly<Record<string, ComponentHealth>>;
 }
 
 /**
- * Checks what the module depends on, for a health endpoint: the database
- * (one query) and each GRIP proxy's publish API (one request).
+ * Checks what the module depends on, for a health endpoint: the event store
+ * (its `ping`, one query for the Postgres store), whichever store is
+ * registered under `EVENT_STORE`, and each GRIP proxy's publish API (one
+ * request).
  */
 @Injectable()
 export class EventStreamHealth {
   constructor(
-    private readonly database: EventDatabase,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(EVENT_DELIVERY) private readonly delivery: EventDelivery,
   ) {}
 
   async check(): Promise<EventStreamHealthReport> {
     const [database, proxies] = await Promise.all([
-      this.database.pool.query('SELECT 1').then(
+      this.store.ping().then(
         (): ComponentHealth => ({ status: 'up' }),
         (error: unknown): ComponentHealth => ({ status: 'down', error: messageOf(error) }),
       ),

@@ -167,6 +167,9 @@ export class EventStreamMetrics {
       readLatest: (...args) => watch('readLatest', () => store.readLatest(...args)),
       headSeqs: (channels) => watch('headSeqs', () => store.headSeqs(channels)),
       trim: (policy) => watch('trim', () => store.trim(policy)),
+      // Health reports its own failures; a probe polling a database that is
+      // down would otherwise flood the error counter with its retries.
+      ping: () => store.ping(),
     };
   }
 

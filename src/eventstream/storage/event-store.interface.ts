@@ -63,11 +63,13 @@ export interface TrimPolicy {
 }
 
 /**
- * Where events live. The module registers the Postgres store (through
- * Prisma) under {@link EVENT_STORE}; another implementation can replace that
- * provider (e.g. `overrideProvider(EVENT_STORE)`). Every implementation must keep
- * per-channel seqs gapless and commit them in order: a reader that has seen
- * seq n+1 must never later find a new event with seq <= n.
+ * Where events live. The module registers the Postgres store (queries on
+ * `pg`, tables from the migrations in `prisma/`) under {@link EVENT_STORE};
+ * another implementation can replace that provider (e.g.
+ * `overrideProvider(EVENT_STORE)`), and health checks it through {@link ping}.
+ * Every implementation must keep per-channel seqs gapless and commit them in
+ * order: a reader that has seen seq n+1 must never later find a new event
+ * with seq <= n.
  */
 export interface EventStore {
   /**
@@ -98,6 +100,8 @@ export interface EventStore {
   headSeqs(channels: readonly string[]): Promise<Map<string, number>>;
   /** Deletes what the policy no longer keeps; resolves with the number of events deleted. */
   trim(policy: TrimPolicy): Promise<number>;
+  /** Resolves when the store can be reached now, rejects with the reason otherwise. */
+  ping(): Promise<void>;
 }
 
 /** Injection token of the {@link EventStore} in use. */

@@ -10,7 +10,7 @@ export interface MigrationFile {
 }
 
 /** `prisma/migrations` of this package, found the same way from `src/` and from `dist/`. */
-export const MIGRATIONS_DIR = resolve(__dirname, '..', '..', '..', 'prisma', 'migrations');
+export const MIGRATIONS_DIR = resolve(__dirname, '..', '..', '..', '..', 'prisma', 'migrations');
 
 /** The committed migrations in the order Prisma applies them: by folder name. */
 export function readMigrationFiles(dir: string = MIGRATIONS_DIR): MigrationFile[] {

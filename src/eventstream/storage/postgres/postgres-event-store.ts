@@ -9,7 +9,7 @@ import type {
   StoredEvent,
   TrimPolicy,
 } from '../event-store.interface';
-import { quoteIdentifier } from '../sql-identifiers';
+import { quoteIdentifier } from './sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
 import { transactionRunner } from '../transaction';
@@ -81,9 +81,9 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
 }
 
 /**
- * The default {@link EventStore}: Postgres, on the pool the Prisma client
- * runs on. Every query runs through `pg` itself, reads and appends as
- * prepared statements (appends in an app's transaction through its client):
+ * The default {@link EventStore}: Postgres, through `pg`, reads and appends
+ * as prepared statements (appends in an app's transaction through its
+ * client, `pg` or Prisma). The library loads no Prisma client of its own:
  * Prisma's first query would load its WebAssembly query compiler, about
  * 70 MiB of RSS that a process never gives back.
  *
@@ -91,7 +91,7 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
  * one implicit transaction; concurrent appends share one
  * ({@link GroupCommit}).
  */
-export class PrismaEventStore implements EventStore {
+export class PostgresEventStore implements EventStore {
   private readonly appendStatement: AppendStatement;
   /** One queue per set of channels, so a lock held on one never holds up another. */
   private readonly groups = new Map<string, GroupCommit>();
@@ -298,6 +298,14 @@ export class PrismaEventStore implements EventStore {
       throw toStoreError('trim old events', error);
     }
     return deleted;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.database.pool.query('SELECT 1');
+    } catch (error) {
+      throw toStoreError('reach the database', error);
+    }
   }
 
   // Small batches keep each delete's transaction, and its row locks, short.

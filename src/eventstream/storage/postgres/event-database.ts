@@ -1,24 +1,22 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { Client, type ClientBase, Pool } from 'pg';
 import { messageOf } from '../../errors/error-message';
 import { MigrationError } from '../../errors/eventstream.errors';
-import { applyMigrations, migrationStatus } from '../../migrations/migrator';
+import { applyMigrations, migrationStatus } from './migrator';
 import type { EventStreamConfig } from '../../options/eventstream-config';
 import { toStoreError } from '../store-errors';
-import { PrismaClient } from './generated/client';
 
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
 /**
- * The library's connection to Postgres: a `pg` pool and the Prisma client
- * that runs on it through the driver adapter (no engine binary).
+ * The library's connection to Postgres: a `pg` pool, the app's or its own,
+ * with the schema its tables live in. Every query runs on `pg`; Prisma is
+ * only where the schema and its migrations come from.
  */
 export class EventDatabase implements OnApplicationShutdown {
   private static readonly logger = new Logger('EventStream');
 
   private constructor(
-    readonly prisma: PrismaClient,
     readonly pool: Pool,
     readonly schema: string,
     private readonly ownsPool: boolean,
@@ -50,12 +48,7 @@ export class EventDatabase implements OnApplicationShutdown {
             keepAlive: true,
             application_name: 'nestjs-eventstream',
           });
-    const database = new EventDatabase(
-      new PrismaClient({ adapter: new PrismaPg(pool, { schema: config.schema }) }),
-      pool,
-      config.schema,
-      connection.kind === 'url',
-    );
+    const database = new EventDatabase(pool, config.schema, connection.kind === 'url');
     // Without a listener, an idle connection dropped by the server (restart,
     // failover) would be an unhandled 'error' event and end the process.
     pool.on('error', database.onIdleConnectionError);
@@ -73,7 +66,6 @@ export class EventDatabase implements OnApplicationShutdown {
   }
 
   async close(): Promise<void> {
-    await this.prisma.$disconnect();
     if (!this.ownsPool) this.pool.off('error', this.onIdleConnectionError);
     else if (!this.pool.ended) await this.pool.end();
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientBase } from 'pg';
-import { messageOf } from '../errors/error-message';
-import { MigrationError } from '../errors/eventstream.errors';
-import { quoteIdentifier } from '../storage/sql-identifiers';
+import { messageOf } from '../../errors/error-message';
+import { MigrationError } from '../../errors/eventstream.errors';
+import { quoteIdentifier } from './sql-identifiers';
 import { MigrationFile, readMigrationFiles } from './migration-files';
 
 // The key Prisma Migrate itself locks, so this migrator and `prisma migrate

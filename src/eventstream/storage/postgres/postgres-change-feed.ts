@@ -4,7 +4,7 @@ import { Client, type Notification, type PoolClient } from 'pg';
 import { messageOf } from '../../errors/error-message';
 import type { EventStreamConfig } from '../../options/eventstream-config';
 import type { ChangeFeed, ChangeListener } from '../change-feed.interface';
-import { quoteIdentifier } from '../sql-identifiers';
+import { quoteIdentifier } from './sql-identifiers';
 import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
 import { HeadAnnouncer } from './head-announcer';

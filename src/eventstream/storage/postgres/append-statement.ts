@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import type { AppendedEvent, NewEvent } from '../event-store.interface';
-import { quoteIdentifier } from '../sql-identifiers';
+import { quoteIdentifier } from './sql-identifiers';
 import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
 
 /**
