@@ -39,7 +39,7 @@ module.exports = {
       name: 'storage-below-delivery',
       comment: 'The log knows nothing of who reads it or how.',
       severity: 'error',
-      from: { path: `${LIB}(storage|migrations)/` },
+      from: { path: `${LIB}storage/` },
       to: {
         path: `${LIB}(delivery|direct|grip|http|app-streams|health|metrics|retention|limits|eventstream\\.)`,
       },
@@ -51,7 +51,7 @@ module.exports = {
       severity: 'error',
       from: { path: `${LIB}(errors|events|sse|auth|connect)/` },
       to: {
-        path: `${LIB}(storage|migrations|delivery|direct|grip|http|app-streams|health|metrics|retention|limits|options|eventstream\\.)`,
+        path: `${LIB}(storage|delivery|direct|grip|http|app-streams|health|metrics|retention|limits|options|eventstream\\.)`,
         pathNot: `${LIB}options/option-rules\\.ts$`,
       },
     },

@@ -39,6 +39,7 @@ export default defineConfig({
         items: [
           { text: 'Benchmarks', link: '/benchmarks' },
           { text: 'FAQ', link: '/faq' },
+          { text: 'Architecture', link: '/architecture' },
           { text: 'Contributing', link: '/contributing' },
         ],
       },
