@@ -12,7 +12,8 @@ describe('the bundled server on its embedded PostgreSQL', () => {
     // Run as root, PostgreSQL runs as its own user, who must enter this folder.
     await chmod(dataDir, 0o755);
   });
-  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  // PostgreSQL may still be writing its statistics as it exits after the server.
+  afterAll(() => rm(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 }));
 
   it('starts, serves, and keeps its events across a restart', async () => {
     const env = { EVENTSTREAM_DATA_DIR: dataDir, EVENTSTREAM_PUBLISH_KEY: 'k' };
