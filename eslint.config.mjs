@@ -32,6 +32,25 @@ export default tseslint.config(
     },
   },
   {
+    // The entry points (index.ts of the library, of storage/ and of
+    // migrations/) are for users: inside, import the file that declares a
+    // thing, so an entry point never sits on an import path (or in a cycle).
+    files: ['src/eventstream/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.{1,2}/)*(\\.{1,2}|storage|migrations)(/index)?$',
+              message: 'Import the file that declares it, not an entry point of the package.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['*.ts', 'test/fixtures/**/*.ts', 'test/consumer/**/*.ts'],
     extends: [tseslint.configs.recommended],
   },

@@ -72,14 +72,28 @@ writeFileSync(
       noUnusedParameters: false,
       types: ['node'],
       lib: ['ES2023', 'DOM', 'DOM.Iterable'],
-      paths: {
-        'nestjs-eventstream': ['../src/eventstream/index.ts'],
-        'nestjs-eventstream/client': ['../src/client/index.ts'],
-      },
+      paths: sourcesOfEntryPoints(),
     },
     include: ['*.ts'],
   }),
 );
+/**
+ * `nestjs-eventstream` and each of its subpaths, read from package.json
+ * `exports`, mapped to the source their declarations are built from
+ * (`./dist/x/index.d.ts` from `src/x/index.ts`), so a sample may import what
+ * the package exports and nothing else.
+ */
+function sourcesOfEntryPoints() {
+  const { name, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const paths = {};
+  for (const [subpath, target] of Object.entries(exports)) {
+    if (typeof target !== 'object' || !target.types) continue;
+    const source = target.types.replace(/^\.\/dist\//, '../src/').replace(/\.d\.ts$/, '.ts');
+    paths[subpath === '.' ? name : `${name}${subpath.slice(1)}`] = [source];
+  }
+  return paths;
+}
+
 const tsc = require.resolve('typescript/bin/tsc');
 const result = spawnSync(
   process.execPath,

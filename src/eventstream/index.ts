@@ -1,5 +1,20 @@
+// `nestjs-eventstream`: what an application uses. What replaces a part of the
+// library, or runs beside it, has its own entry point: `nestjs-eventstream/storage`
+// (the event store), `nestjs-eventstream/migrations` (the migrator) and
+// `nestjs-eventstream/client` (the browser client). The exact list of names
+// is pinned by test/package/public-api.spec.ts.
+
+// The module, its options and the service that sends and reads events.
 export { EventStreamModule } from './eventstream.module';
-export { EVENTSTREAM_MODULE_OPTIONS } from './eventstream.module-definition';
+export type {
+  CorsOptions,
+  EventStreamModuleOptions,
+  RetentionOptions,
+  StreamsPerClientOptions,
+} from './options/eventstream-options';
+export type { GripOptions } from './grip/grip-options';
+export type { MetricsOptions } from './metrics/metrics-options';
+export type { EventLimits } from './events/event-limits';
 export {
   EventStreamService,
   type EventRecord,
@@ -14,37 +29,8 @@ export type {
   PgTransactionClient,
   PrismaTransactionClient,
 } from './storage/transaction';
-export type { EventStreamModuleOptions, RetentionOptions } from './options/eventstream-options';
-export { RetentionService } from './retention/retention.service';
-export { EventStreamMetrics } from './metrics/eventstream-metrics';
-export {
-  EventStreamHealth,
-  type ComponentHealth,
-  type EventStreamHealthReport,
-} from './health/eventstream-health';
-export type { MetricsOptions } from './metrics/metrics-options';
-export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
-export { EventStreamRoute } from './app-streams/event-stream-route.decorator';
-export type { EventStreamRouteOptions } from './app-streams/event-stream-route.options';
-export { LastEventId } from './app-streams/last-event-id.decorator';
-export { StreamSignal } from './app-streams/stream-signal.decorator';
-export {
-  InvalidStreamEventError,
-  MAX_STREAM_EVENT_ID_LENGTH,
-  type StreamEvent,
-} from './app-streams/stream-event';
-export {
-  EventHistoryResponder,
-  type HistoryPageBody,
-  type ServeHistoryOptions,
-} from './http/event-history-responder';
-export {
-  EVENTSTREAM_AUTHORIZER,
-  AllowAllAuthorizer,
-  type ChannelAuthorizer,
-  type ChannelAccess,
-} from './auth/channel-authorizer.interface';
-export type { UserResolver, UserIdentifier } from './auth/user-identity';
+
+// Typed events and their ids, shared with the browser client's types.
 export type {
   ChannelEvents,
   EventDeclaration,
@@ -53,6 +39,16 @@ export type {
   EventTypeOf,
   PerChannel,
 } from './events/event-map';
+export { formatEventId, formatCompositeEventId } from './events/event-id';
+
+// Who may read what, and what a stream starts with: the app's policies.
+export {
+  EVENTSTREAM_AUTHORIZER,
+  AllowAllAuthorizer,
+  type ChannelAuthorizer,
+  type ChannelAccess,
+} from './auth/channel-authorizer.interface';
+export type { UserResolver, UserIdentifier } from './auth/user-identity';
 export {
   EVENTSTREAM_CONNECT_HOOK,
   NoInitialEvents,
@@ -60,29 +56,43 @@ export {
   type StreamConnectContext,
   type StreamConnectHook,
 } from './connect/stream-connect-hook.interface';
-export type { CorsOptions, StreamsPerClientOptions } from './options/eventstream-options';
-export type { GripOptions } from './grip/grip-options';
+
+// Streams and history from the app's own routes.
+export { EventStreamResponder, type ServeStreamOptions } from './http/event-stream-responder';
 export {
-  DEFAULT_EVENT_LIMITS,
-  RESERVED_EVENT_TYPES,
-  type EventLimits,
-} from './events/event-limits';
-export { formatEventId, formatCompositeEventId } from './events/event-id';
+  EventHistoryResponder,
+  type HistoryPageBody,
+  type ServeHistoryOptions,
+} from './http/event-history-responder';
+export { EventStreamRoute } from './app-streams/event-stream-route.decorator';
+export type { EventStreamRouteOptions } from './app-streams/event-stream-route.options';
+export { LastEventId } from './app-streams/last-event-id.decorator';
+export { StreamSignal } from './app-streams/stream-signal.decorator';
+export { InvalidStreamEventError, type StreamEvent } from './app-streams/stream-event';
+
+// Operations: providers the module exports for health checks, metrics and retention.
 export {
-  EVENT_STORE,
-  type EventStore,
-  type NewEvent,
-  type StoredEvent,
-  type AppendedEvent,
-  type AppendOptions,
-  type LatestEvents,
-  type ReadResult,
-  type TrimPolicy,
-} from './storage/event-store.interface';
+  EventStreamHealth,
+  type ComponentHealth,
+  type EventStreamHealthReport,
+} from './health/eventstream-health';
+export { EventStreamMetrics } from './metrics/eventstream-metrics';
+export { RetentionService } from './retention/retention.service';
+
 export {
-  applyMigrations,
-  migrationStatus,
-  type MigrationOptions,
-  type MigrationStatus,
-} from './storage/postgres/migrator';
-export * from './errors/eventstream.errors';
+  EventStreamError,
+  InvalidChannelError,
+  InvalidEventTypeError,
+  InvalidEventDataError,
+  InvalidPositionError,
+  InvalidQueryError,
+  EventPositionTooOldError,
+  EventPositionAheadError,
+  EventStoreUnavailableError,
+  ChannelAccessDeniedError,
+  ProxyRequestRefusedError,
+  TooManyStreamsError,
+  EventStoreError,
+  EventStreamConfigError,
+  MigrationError,
+} from './errors/eventstream.errors';

@@ -1,4 +1,4 @@
-import { EVENT_STORE, type EventStore } from '../../src/eventstream';
+import { EVENT_STORE, type EventStore } from '../../src/eventstream/storage';
 import { StreamHub } from '../../src/eventstream/direct/stream-hub';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';

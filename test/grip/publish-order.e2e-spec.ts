@@ -3,13 +3,8 @@ import { Test } from '@nestjs/testing';
 import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
-import {
-  EVENT_STORE,
-  EventStreamModule,
-  EventStreamService,
-  type EventStore,
-} from '../../src/eventstream';
-import type { NewEvent } from '../../src/eventstream/storage/event-store.interface';
+import { EventStreamModule, EventStreamService } from '../../src/eventstream';
+import { EVENT_STORE, type EventStore, type NewEvent } from '../../src/eventstream/storage';
 import { pushpinChannel } from '../../src/eventstream/grip/grip-names';
 import { EventDatabase } from '../../src/eventstream/storage/postgres/event-database';
 import { PostgresEventStore } from '../../src/eventstream/storage/postgres/postgres-event-store';

@@ -1,12 +1,8 @@
 import { Test } from '@nestjs/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  EVENT_STORE,
-  EventStreamHealth,
-  EventStreamModule,
-  type EventStore,
-} from '../../src/eventstream';
+import { EventStreamHealth, EventStreamModule } from '../../src/eventstream';
+import { EVENT_STORE, type EventStore } from '../../src/eventstream/storage';
 import { freePort } from '../../src/server/free-port';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';

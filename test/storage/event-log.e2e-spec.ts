@@ -4,9 +4,8 @@ import {
   InvalidEventDataError,
   InvalidEventTypeError,
   InvalidPositionError,
-  EVENT_STORE,
-  type EventStore,
 } from '../../src/eventstream';
+import { EVENT_STORE, type EventStore } from '../../src/eventstream/storage';
 import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
-import { applyMigrations, migrationStatus, MigrationError } from '../../src/eventstream';
+import { MigrationError } from '../../src/eventstream';
+import { applyMigrations, migrationStatus } from '../../src/eventstream/migrations';
 import {
   MIGRATIONS_DIR,
   readMigrationFiles,

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { EventStreamService } from 'nestjs-eventstream';
+import { EVENT_STORE, type EventStore } from 'nestjs-eventstream/storage';
 import { AppModule } from '../src/app.module.js';
 import { createHttpAdapter } from '../src/http-adapter.js';
 import { SseStream } from './sse-stream.js';
@@ -60,4 +61,11 @@ describe('nestjs-eventstream in this app', () => {
     });
     resumed.close();
   }, 60_000);
+
+  it('gives the store from nestjs-eventstream/storage, under the token the module uses', async () => {
+    // A second copy of the library loaded through the subpath would have a
+    // token of its own, which the app does not know.
+    const store = app.get<EventStore>(EVENT_STORE);
+    expect(await store.headSeqs([channel])).toEqual(new Map([[channel, 4]]));
+  });
 });
