@@ -232,6 +232,33 @@ describe('idempotency keys', () => {
       expect(await stored('tx')).toEqual([{ seq: 1, data: '1' }]);
     });
 
+    it('keeps sends waiting on a key from taking the pool from other sends', async () => {
+      const small = await startEventStream({
+        databaseUrl: db.url,
+        migrate: false,
+        poolSize: 2,
+        connectTimeoutMs: 1_000,
+      });
+      try {
+        await client.query('BEGIN');
+        const held = await a.events.sendEvent('tx-pool', 'note', 1, {
+          transaction: client,
+          idempotencyKey: 'k-tx-pool',
+        });
+        const waiting = Array.from({ length: 10 }, () =>
+          small.events.sendEvent('tx-pool', 'note', 1, { idempotencyKey: 'k-tx-pool' }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Ten sends wait on the key, yet a send elsewhere gets a connection at once.
+        expect((await small.events.sendEvent('tx-pool-other', 'note', 1)).seq).toBe(1);
+        await client.query('COMMIT');
+        for (const record of await Promise.all(waiting)) expect(record).toEqual(held);
+        expect(await stored('tx-pool')).toEqual([{ seq: 1, data: '1' }]);
+      } finally {
+        await small.close();
+      }
+    });
+
     it('frees the key when that transaction rolls back', async () => {
       await client.query('BEGIN');
       await a.events.sendEvent('tx-back', 'note', 1, {

@@ -99,6 +99,8 @@ export class PostgresEventStore implements EventStore {
   private readonly idempotent: IdempotentAppend;
   /** One queue per set of channels, so a lock held on one never holds up another. */
   private readonly groups = new Map<string, GroupCommit>();
+  /** The last keyed send of each key in flight on this instance: the next one waits for it. */
+  private readonly keysInFlight = new Map<string, Promise<unknown>>();
   private readonly readSql: string;
   private readonly readName: string;
   private readonly readLatestSql: string;
@@ -212,8 +214,10 @@ export class PostgresEventStore implements EventStore {
     try {
       const { transaction, commitMarker } = options;
       if (!transaction) {
-        return await this.idempotent.alone(this.database.pool, events, key, (client) =>
-          statement.run(client, events, commitMarker === undefined ? false : { commitMarker }),
+        return await this.oneAtATime(key.key, () =>
+          this.idempotent.alone(this.database.pool, events, key, (client) =>
+            statement.run(client, events, commitMarker === undefined ? false : { commitMarker }),
+          ),
         );
       }
       const run = transactionRunner(transaction);
@@ -225,6 +229,24 @@ export class PostgresEventStore implements EventStore {
       );
     } catch (error) {
       throw toStoreError('append events', error);
+    }
+  }
+
+  /**
+   * Sends of one key on this instance go one after another. Each would
+   * otherwise hold a pooled connection while it waits on the first's
+   * uncommitted key row, and a burst of retries could take the whole pool
+   * from other sends; waiting here costs no connection, and the database
+   * still orders them against other instances.
+   */
+  private async oneAtATime<T>(key: string, send: () => Promise<T>): Promise<T> {
+    const previous = this.keysInFlight.get(key);
+    const mine = (previous ?? Promise.resolve()).then(send, send);
+    this.keysInFlight.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.keysInFlight.get(key) === mine) this.keysInFlight.delete(key);
     }
   }
 
