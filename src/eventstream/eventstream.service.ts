@@ -12,8 +12,10 @@ import type { EventStreamConfig } from './options/eventstream-config';
 import type { CommittedEvent } from './delivery/committed-event';
 import { EVENT_DELIVERY, type EventDelivery } from './delivery/event-delivery.interface';
 import {
+  type AppendOnceResult,
   type AppendedEvent,
   EVENT_STORE,
+  type IdempotencyKey,
   type EventStore,
   type NewEvent,
   type StoredEvent,
@@ -27,6 +29,7 @@ import type {
   EventTypeOf,
 } from './events/event-map';
 import { assertValidPayload } from './events/payload-validation';
+import { assertValidIdempotencyKey } from './events/idempotency-key';
 
 type AnyEventInput = EventInput<EventMap>;
 
@@ -81,6 +84,18 @@ export interface SendOptions {
    * once it commits; if it rolls back, they are given to later events.
    */
   readonly transaction?: EventStreamTransaction;
+  /**
+   * Makes the send safe to retry: a second send with this key, within
+   * `idempotencyWindowMs` (default 24 h) and from any instance, stores
+   * nothing and resolves with the records of the first (ids, seqs,
+   * `createdAt`, data); a retry while the first is still in flight waits for
+   * its outcome. The key is stored in the same transaction as the events, so
+   * after an ambiguous failure (`EventStoreUnavailableError` as the commit
+   * was under way) a retry stores the events exactly once. The same key with
+   * other events (channels, types or data) rejects with
+   * `IdempotencyKeyReusedError`. Printable text, 1 to 255 characters, e.g. a UUID.
+   */
+  readonly idempotencyKey?: string;
 }
 
 const MAX_PAGE = 1000;
@@ -158,7 +173,8 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
    * Rejects with a typed error (`InvalidChannelError`, `InvalidEventTypeError`,
    * `InvalidEventDataError`) before anything is stored, with
    * `EventStoreUnavailableError` when the database cannot be reached, or with
-   * `EventStoreError` for any other database failure.
+   * `EventStoreError` for any other database failure. With
+   * `options.idempotencyKey`, a retry stores it at most once (see {@link SendOptions}).
    */
   async sendEvent<Channel extends string, Type extends EventTypeOf<Events, Channel>>(
     channel: Channel,
@@ -184,10 +200,14 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
   ): Promise<EventRecord[]> {
     const given: unknown = events;
     if (!Array.isArray(given)) throw new TypeError('sendEvents takes an array of events');
+    const key = options?.idempotencyKey;
+    if (key !== undefined) assertValidIdempotencyKey(key);
     const prepared = events.map((event) => this.prepare(event));
+    const idempotency =
+      key === undefined ? undefined : { key, windowMs: this.config.idempotencyWindowMs };
     const appended = options?.transaction
-      ? await this.appendInTransaction(prepared, options.transaction)
-      : await this.append(prepared);
+      ? await this.appendInTransaction(prepared, options.transaction, idempotency)
+      : await this.append(prepared, idempotency);
     return appended.map(({ channel, seq, createdAt }, index) => ({
       id: formatEventId(channel, seq),
       channel,
@@ -270,17 +290,24 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
     };
   }
 
-  private async append(prepared: NewEvent[]): Promise<AppendedEvent[]> {
+  private async append(
+    prepared: NewEvent[],
+    idempotency: IdempotencyKey | undefined,
+  ): Promise<AppendedEvent[]> {
     const ticket = this.delivery.beginAppend(prepared.map(({ channel }) => channel));
-    let appended: AppendedEvent[];
+    let result: AppendOnceResult;
     try {
-      appended = await this.store.append(prepared);
+      result = idempotency
+        ? await this.store.appendOnce(prepared, idempotency)
+        : { appended: await this.store.append(prepared), replayed: false };
     } catch (error) {
       ticket.failed();
       throw error;
     }
-    ticket.committed(committedEvents(prepared, appended));
-    return appended;
+    // A replay committed nothing now: its events were delivered when the first send committed.
+    if (result.replayed) ticket.failed();
+    else ticket.committed(committedEvents(prepared, result.appended));
+    return result.appended;
   }
 
   /**
@@ -291,10 +318,14 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
   private async appendInTransaction(
     prepared: NewEvent[],
     transaction: EventStreamTransaction,
+    idempotency: IdempotencyKey | undefined,
   ): Promise<AppendedEvent[]> {
     const commitMarker = this.delivery.commitMarker();
-    const appended = await this.store.append(prepared, { transaction, commitMarker });
-    if (commitMarker) {
+    const options = { transaction, commitMarker };
+    const { appended, replayed } = idempotency
+      ? await this.store.appendOnce(prepared, idempotency, options)
+      : { appended: await this.store.append(prepared, options), replayed: false };
+    if (commitMarker && !replayed) {
       this.delivery.deliverOnCommit(commitMarker, committedEvents(prepared, appended));
     }
     return appended;

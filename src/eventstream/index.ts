@@ -86,6 +86,8 @@ export {
   InvalidEventDataError,
   InvalidPositionError,
   InvalidQueryError,
+  InvalidIdempotencyKeyError,
+  IdempotencyKeyReusedError,
   EventPositionTooOldError,
   EventPositionAheadError,
   EventStoreUnavailableError,

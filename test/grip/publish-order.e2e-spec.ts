@@ -34,6 +34,7 @@ class HoldingStore {
         }
         return appended;
       },
+      appendOnce: (...args) => inner.appendOnce(...args),
       read: (...args) => inner.read(...args),
       readLatest: (...args) => inner.readLatest(...args),
       headSeqs: (channels) => inner.headSeqs(channels),

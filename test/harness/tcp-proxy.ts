@@ -5,7 +5,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * network for real: `refuse` closes the listening port, `blackhole` accepts
  * connections and swallows their bytes, `stall` also stops answering on open
  * connections (a peer that hangs), `forward` restores the path, `freezeOpen`
- * hangs the open connections for good while new ones work.
+ * hangs the open connections for good while new ones work, `cutAt` cuts one
+ * connection at a chosen request: before the server gets it, or after it
+ * answered but before the answer arrives.
  */
 export class TcpProxy {
   private server?: Server;
@@ -13,6 +15,9 @@ export class TcpProxy {
   private mode: 'forward' | 'blackhole' = 'forward';
   private stalled = false;
   private readonly frozen = new WeakSet<Socket>();
+  private cut?: { marker: Buffer; where: 'request' | 'reply'; done: () => void };
+  /** Upstream sockets whose next answer is dropped, with their connection. */
+  private readonly cutOnReply = new WeakMap<Socket, () => void>();
 
   private constructor(
     private readonly target: { host: string; port: number },
@@ -77,6 +82,16 @@ export class TcpProxy {
     for (const socket of this.sockets) this.frozen.add(socket);
   }
 
+  /**
+   * Cuts the next connection whose request bytes contain `marker`: with
+   * `'request'` the server never gets them; with `'reply'` it gets them and
+   * answers, and the connection is cut before the answer reaches the client.
+   * Resolves once it is cut.
+   */
+  cutAt(marker: string, where: 'request' | 'reply'): Promise<void> {
+    return new Promise((done) => (this.cut = { marker: Buffer.from(marker), where, done }));
+  }
+
   async stop(): Promise<void> {
     await this.refuse();
   }
@@ -100,16 +115,28 @@ export class TcpProxy {
       return;
     }
     const upstream = this.track(createConnection(this.target));
-    const relay = (from: Socket, to: Socket) =>
-      from.on('data', (chunk) => {
-        if (!this.stalled && !this.frozen.has(from)) to.write(chunk);
-      });
-    relay(client, upstream);
-    relay(upstream, client);
     const close = () => {
       client.destroy();
       upstream.destroy();
     };
+    const relay = (from: Socket, to: Socket) =>
+      from.on('data', (chunk: Buffer) => {
+        const cutNow = this.cutOnReply.get(from);
+        if (cutNow) return cutNow();
+        if (from === client && this.cut && chunk.includes(this.cut.marker)) {
+          const { where, done } = this.cut;
+          this.cut = undefined;
+          const cutBoth = () => {
+            close();
+            done();
+          };
+          if (where === 'request') return cutBoth();
+          this.cutOnReply.set(upstream, cutBoth);
+        }
+        if (!this.stalled && !this.frozen.has(from)) to.write(chunk);
+      });
+    relay(client, upstream);
+    relay(upstream, client);
     client.once('close', close);
     upstream.once('close', close);
   }

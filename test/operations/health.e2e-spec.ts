@@ -56,6 +56,7 @@ describe('EventStreamHealth', () => {
     const unreachable = (): Promise<never> => Promise.reject(new Error('store offline'));
     const store: EventStore = {
       append: unreachable,
+      appendOnce: unreachable,
       read: unreachable,
       readLatest: unreachable,
       headSeqs: unreachable,

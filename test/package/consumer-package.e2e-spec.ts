@@ -51,9 +51,12 @@ describe('the built package, used as an application uses it', () => {
       { channel: 'shared-a', n: 300, max: 300 },
       { channel: 'shared-b', n: 300, max: 300 },
     ]);
-    // All three started at once with `migrate: true`: one history row each.
+    // All three started at once with `migrate: true`: one history row per migration.
+    const migrations = (
+      await readdir(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true })
+    ).filter((entry) => entry.isDirectory()).length;
     expect(await db.query('SELECT count(*)::int AS n FROM eventstream._prisma_migrations')).toEqual(
-      [{ n: 1 }],
+      [{ n: migrations }],
     );
   });
 
@@ -92,6 +95,7 @@ describe('the built package, used as an application uses it', () => {
         'prisma/schema.prisma',
         'prisma/migrations/migration_lock.toml',
         'prisma/migrations/20261123000000_init/migration.sql',
+        'prisma/migrations/20261207000000_idempotency_keys/migration.sql',
         'README.md',
       ]),
     );

@@ -78,6 +78,27 @@ describe('sending events in the app’s transaction', () => {
     ]);
   });
 
+  it('claims an idempotency key in a Prisma transaction, and delivers the event once', async () => {
+    const client = await listen('prisma-once');
+    const send = (tx?: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) =>
+      app.events.sendEvent(
+        'prisma-once',
+        'm',
+        { text: 'once' },
+        {
+          transaction: tx,
+          idempotencyKey: 'k-prisma-once',
+        },
+      );
+    const first = await prisma.$transaction((tx) => send(tx));
+    expect(await prisma.$transaction((tx) => send(tx))).toEqual(first);
+    expect(await send()).toEqual(first);
+    await app.events.sendEvent('prisma-once', 'm', 'after');
+    await client.until((c) => c.events('m').length === 2);
+    expect(client.events('m').map((e) => e.id)).toEqual(['prisma-once:1', 'prisma-once:2']);
+    expect(await storedSeqs('prisma-once')).toEqual([1, 2]);
+  });
+
   it('lets the app read the library’s tables through its own Prisma client', async () => {
     // The models docs/operations.md has the app copy: multi-schema, read-only.
     await app.events.sendEvents([

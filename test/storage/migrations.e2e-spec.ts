@@ -104,7 +104,12 @@ describe('migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'eventstream'
        ORDER BY table_name`,
     );
-    expect(ours.map((t) => t.table_name)).toEqual(['_prisma_migrations', 'channels', 'events']);
+    expect(ours.map((t) => t.table_name)).toEqual([
+      '_prisma_migrations',
+      'channels',
+      'events',
+      'idempotency_keys',
+    ]);
   });
 
   it('uses the configured schema for tables, history and queries', async () => {
@@ -112,12 +117,16 @@ describe('migrations', () => {
     const stream = await startEventStream({ databaseUrl: db.url, schema: 'es_custom' });
     try {
       await stream.events.sendEvent('c', 't', 1);
+      const keyed = await stream.events.sendEvent('c', 't', 2, { idempotencyKey: 'k' });
+      expect(await stream.events.sendEvent('c', 't', 2, { idempotencyKey: 'k' })).toEqual(keyed);
     } finally {
       await stream.close();
     }
     expect(await db.query('SELECT channel, seq::int FROM es_custom.events')).toEqual([
       { channel: 'c', seq: 1 },
+      { channel: 'c', seq: 2 },
     ]);
+    expect(await db.query('SELECT key FROM es_custom.idempotency_keys')).toEqual([{ key: 'k' }]);
     expect(await db.query(`SELECT to_regclass('eventstream.events') AS t`)).toEqual([{ t: null }]);
     expect(await db.query('SELECT count(*)::int AS n FROM es_custom._prisma_migrations')).toEqual([
       { n: MIGRATION_NAMES.length },

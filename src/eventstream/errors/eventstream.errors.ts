@@ -100,6 +100,34 @@ export class EventPositionAheadError extends EventStreamError {
   }
 }
 
+/** An idempotency key that is not a usable key (empty, too long, not printable). */
+export class InvalidIdempotencyKeyError extends EventStreamError {
+  readonly code = 'invalid-idempotency-key';
+
+  constructor(
+    readonly key: unknown,
+    readonly reason: string,
+  ) {
+    super(`Invalid idempotencyKey ${describe(key)}: ${reason}`);
+  }
+}
+
+/**
+ * An idempotency key already used, within its window, for other events
+ * (other channels, types or data): nothing was stored. A retry must send
+ * the same events as the first send; new events need a new key.
+ */
+export class IdempotencyKeyReusedError extends EventStreamError {
+  readonly code = 'idempotency-key-reused';
+
+  constructor(readonly key: string) {
+    super(
+      `Idempotency key ${describe(key)} was already used for other events; ` +
+        'a retry must send the same events, and new events need a new key',
+    );
+  }
+}
+
 /** The database could not be reached or did not answer in time. */
 export class EventStoreUnavailableError extends EventStreamError {
   readonly code = 'store-unavailable';

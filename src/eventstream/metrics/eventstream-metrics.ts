@@ -163,6 +163,14 @@ export class EventStreamMetrics {
           metrics.appended.inc(appended.length);
           return appended;
         }),
+      appendOnce: (events, key, options) =>
+        watch('append', async () => {
+          const stop = metrics.appendSeconds.startTimer();
+          const result = await store.appendOnce(events, key, options);
+          stop();
+          if (!result.replayed) metrics.appended.inc(result.appended.length);
+          return result;
+        }),
       read: (...args) => watch('read', () => store.read(...args)),
       readLatest: (...args) => watch('readLatest', () => store.readLatest(...args)),
       headSeqs: (channels) => watch('headSeqs', () => store.headSeqs(channels)),

@@ -192,6 +192,16 @@ export class EventStreamModuleOptions {
   )
   eventPayloads?: { readonly [type: string]: Type<object> } = {};
 
+  /**
+   * How long an idempotency key holds, in milliseconds: within it, a second
+   * send with the key stores nothing and resolves with the first's events;
+   * after it, the key is free again (and trimmed with retention). Default
+   * 86400000 (24 h).
+   */
+  @Optional()
+  @IntRange()
+  idempotencyWindowMs?: number = DAY_MS;
+
   /** Limits on channel names, event types and data size; each has its own default. */
   @Optional()
   @Nested(() => EventLimits)

@@ -49,6 +49,7 @@ describe('resolveOptions', () => {
         schema: 'eventstream',
         migrate: false,
         retention: { maxEventsPerChannel: 100_000, maxAgeMs: DAY_MS, intervalMs: 60_000 },
+        idempotencyWindowMs: DAY_MS,
         limits: { maxChannelLength: 128, maxEventTypeLength: 128, maxDataBytes: 65_536 },
         maxChannelsPerStream: 10,
         keepAliveMs: 20_000,

@@ -8,11 +8,16 @@ import {
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
-import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
+import { RetentionOptions } from '../options/eventstream-options';
+import { EVENT_STORE, type EventStore, type TrimPolicy } from '../storage/event-store.interface';
+
+/** With `retention: false`, expired idempotency keys are still trimmed, at the default interval. */
+const KEYS_ONLY = new RetentionOptions();
 
 /**
- * Trims old events on a timer. Every instance runs it; the deletes are
- * idempotent, so instances running at once only repeat a little work.
+ * Trims old events and expired idempotency keys on a timer. Every instance
+ * runs it; the deletes are idempotent, so instances running at once only
+ * repeat a little work. With `retention: false` it trims keys only.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -26,9 +31,8 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    const policy = this.config.retention;
-    if (!policy) return;
-    this.timer = setInterval(() => void this.trimNow().catch(() => undefined), policy.intervalMs);
+    const intervalMs = (this.config.retention ?? KEYS_ONLY).intervalMs;
+    this.timer = setInterval(() => void this.trimNow().catch(() => undefined), intervalMs);
     this.timer.unref();
   }
 
@@ -39,10 +43,8 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Runs one trim now (skipped while one is running); resolves with the events deleted. */
   async trimNow(): Promise<number> {
-    const policy = this.config.retention;
-    if (!policy) return 0;
     if (this.running) return this.running;
-    this.running = this.store.trim(policy);
+    this.running = this.store.trim(this.policy());
     try {
       const deleted = await this.running;
       if (deleted > 0) this.logger.log(`Retention trimmed ${deleted} events.`);
@@ -53,5 +55,16 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     } finally {
       this.running = undefined;
     }
+  }
+
+  private policy(): TrimPolicy {
+    const { retention, idempotencyWindowMs } = this.config;
+    return retention
+      ? {
+          maxEventsPerChannel: retention.maxEventsPerChannel,
+          maxAgeMs: retention.maxAgeMs,
+          idempotencyWindowMs,
+        }
+      : { maxEventsPerChannel: null, maxAgeMs: null, idempotencyWindowMs };
   }
 }

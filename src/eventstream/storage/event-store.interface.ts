@@ -60,6 +60,23 @@ export interface AppendOptions {
 export interface TrimPolicy {
   readonly maxEventsPerChannel: number | null;
   readonly maxAgeMs: number | null;
+  /** Idempotency keys older than this many milliseconds are deleted too. */
+  readonly idempotencyWindowMs: number;
+}
+
+/** The idempotency key of an {@link EventStore.appendOnce}, and how long it holds. */
+export interface IdempotencyKey {
+  readonly key: string;
+  /** A key older than this many milliseconds is free again, trimmed or not. */
+  readonly windowMs: number;
+}
+
+/** What {@link EventStore.appendOnce} did. */
+export interface AppendOnceResult {
+  /** Where the events are: just stored, or stored by the first send with the key. */
+  readonly appended: AppendedEvent[];
+  /** Whether the key was live, so that nothing was stored now. */
+  readonly replayed: boolean;
 }
 
 /**
@@ -80,6 +97,19 @@ export interface EventStore {
    */
   append(events: readonly NewEvent[], options?: AppendOptions): Promise<AppendedEvent[]>;
   /**
+   * {@link append} under an idempotency key, stored in the same transaction
+   * as the events. While the key is live (younger than its window), a second
+   * call stores nothing and resolves with where the first call's events are
+   * (`replayed`); a call while the first is uncommitted waits for its outcome.
+   * Rejects with `IdempotencyKeyReusedError` when the live key was used for
+   * other events (channels, types or data, in order).
+   */
+  appendOnce(
+    events: readonly NewEvent[],
+    key: IdempotencyKey,
+    options?: AppendOptions,
+  ): Promise<AppendOnceResult>;
+  /**
    * Reads up to `limit` events of `channel` with seq > `afterSeq`. Without
    * `afterSeq`, reads from the oldest event kept. With `maxBytes`, stops
    * after the event that takes the page's JSON past that many bytes (so a
@@ -98,7 +128,10 @@ export interface EventStore {
   readLatest(channel: string, beforeSeq: number | undefined, limit: number): Promise<LatestEvents>;
   /** The current seq of each channel (0 for a channel that never had an event). */
   headSeqs(channels: readonly string[]): Promise<Map<string, number>>;
-  /** Deletes what the policy no longer keeps; resolves with the number of events deleted. */
+  /**
+   * Deletes what the policy no longer keeps, expired idempotency keys
+   * included; resolves with the number of events deleted.
+   */
   trim(policy: TrimPolicy): Promise<number>;
   /** Resolves when the store can be reached now, rejects with the reason otherwise. */
   ping(): Promise<void>;

@@ -5,6 +5,8 @@ export {
   EVENT_STORE,
   type AppendedEvent,
   type AppendOptions,
+  type AppendOnceResult,
+  type IdempotencyKey,
   type EventStore,
   type LatestEvents,
   type NewEvent,

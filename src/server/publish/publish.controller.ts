@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import { EventStreamService, type EventRecord } from '../../eventstream';
 import { readJsonBody } from '../json-body/read-json-body';
 import { EventStreamErrorFilter } from './eventstream-error.filter';
+import { idempotencyKeyOf } from './idempotency-key-header';
 import { PublishBatchDto, PublishEventDto } from './publish-event.dto';
 import { PublishKeyGuard } from './publish-key.guard';
 
@@ -24,6 +25,8 @@ interface PublishResponse {
 /**
  * `POST /publish`: lets apps that are not Nest send events over HTTP, like
  * tornado-sse's standalone server. Answers 201 once the events are stored.
+ * With an `Idempotency-Key` header, a retry with the same body answers the
+ * same 201 and ids and stores nothing (the library's idempotency keys).
  */
 export function createPublishController(publishKey: string): Type<unknown> {
   const guard = new PublishKeyGuard(publishKey);
@@ -37,9 +40,11 @@ export function createPublishController(publishKey: string): Type<unknown> {
     @Post()
     @HttpCode(201)
     async publish(@Req() request: IncomingMessage): Promise<PublishResponse> {
+      const idempotencyKey = idempotencyKeyOf(request);
       // Read here, after the guard: a request without the key is answered
       // before a byte of its body is read.
       const body = await readJsonBody(request);
+      const options = { idempotencyKey };
       const isBatch = typeof body === 'object' && body !== null && 'events' in body;
       let records: EventRecord[];
       if (isBatch) {
@@ -51,11 +56,12 @@ export function createPublishController(publishKey: string): Type<unknown> {
             type: event.type,
             data: sent[i].data,
           })),
+          options,
         );
       } else {
         const event = validated(PublishEventDto, body);
         const { data } = body as { data: unknown };
-        records = [await this.events.sendEvent(event.channel, event.type, data)];
+        records = [await this.events.sendEvent(event.channel, event.type, data, options)];
       }
       return { ids: records.map((record) => record.id) };
     }

@@ -1,7 +1,9 @@
 import { type CustomTypesConfig, types } from 'pg';
 import type {
+  AppendOnceResult,
   AppendOptions,
   AppendedEvent,
+  IdempotencyKey,
   EventStore,
   LatestEvents,
   NewEvent,
@@ -15,6 +17,7 @@ import type { EventDatabase } from './event-database';
 import { transactionRunner } from '../transaction';
 import { AppendStatement, type BumpedChannel, preparedName } from './append-statement';
 import { GroupCommit } from './group-commit';
+import { IdempotentAppend } from './idempotent-append';
 
 const TRIM_BATCH = 5_000;
 
@@ -93,8 +96,11 @@ function toStoredEvent(channel: string, row: ReadRow): StoredEvent {
  */
 export class PostgresEventStore implements EventStore {
   private readonly appendStatement: AppendStatement;
+  private readonly idempotent: IdempotentAppend;
   /** One queue per set of channels, so a lock held on one never holds up another. */
   private readonly groups = new Map<string, GroupCommit>();
+  /** The last keyed send of each key in flight on this instance: the next one waits for it. */
+  private readonly keysInFlight = new Map<string, Promise<unknown>>();
   private readonly readSql: string;
   private readonly readName: string;
   private readonly readLatestSql: string;
@@ -109,6 +115,7 @@ export class PostgresEventStore implements EventStore {
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
     this.appendStatement = new AppendStatement(database.schema);
+    this.idempotent = new IdempotentAppend(database.schema);
     // One statement, so one snapshot: the channel's head beside a page of its events.
     const page = (condition: string, order: 'ASC' | 'DESC', rows: (limited: string) => string) => `
       SELECT c.last_seq AS head, e.seq, e.type, e.data, e.created_at
@@ -188,6 +195,58 @@ export class PostgresEventStore implements EventStore {
       return statement.toAppended(events, rows);
     } catch (error) {
       throw toStoreError('append events', error);
+    }
+  }
+
+  /**
+   * Keyed sends never join a group. Their claim may wait on another
+   * instance's uncommitted send of the key, which must not hold up the
+   * group's other callers; and each keyed send ends its own way (stored, or
+   * replayed from the key), which one shared statement could not do.
+   */
+  async appendOnce(
+    events: readonly NewEvent[],
+    key: IdempotencyKey,
+    options: AppendOptions = {},
+  ): Promise<AppendOnceResult> {
+    if (events.length === 0) return { appended: [], replayed: false };
+    const statement = this.appendStatement;
+    try {
+      const { transaction, commitMarker } = options;
+      if (!transaction) {
+        return await this.oneAtATime(key.key, () =>
+          this.idempotent.alone(this.database.pool, events, key, (client) =>
+            statement.run(client, events, commitMarker === undefined ? false : { commitMarker }),
+          ),
+        );
+      }
+      const run = transactionRunner(transaction);
+      return await this.idempotent.inTransaction(run, events, key, async () =>
+        statement.toAppended(
+          events,
+          await run<BumpedChannel>(statement.text, statement.values(events, { commitMarker })),
+        ),
+      );
+    } catch (error) {
+      throw toStoreError('append events', error);
+    }
+  }
+
+  /**
+   * Sends of one key on this instance go one after another. Each would
+   * otherwise hold a pooled connection while it waits on the first's
+   * uncommitted key row, and a burst of retries could take the whole pool
+   * from other sends; waiting here costs no connection, and the database
+   * still orders them against other instances.
+   */
+  private async oneAtATime<T>(key: string, send: () => Promise<T>): Promise<T> {
+    const previous = this.keysInFlight.get(key);
+    const mine = (previous ?? Promise.resolve()).then(send, send);
+    this.keysInFlight.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.keysInFlight.get(key) === mine) this.keysInFlight.delete(key);
     }
   }
 
@@ -294,6 +353,8 @@ export class PostgresEventStore implements EventStore {
           new Date(Date.now() - policy.maxAgeMs),
         );
       }
+      // Keys are not events: they count for nothing in what trim reports.
+      await this.deleteInBatches(this.idempotent.trimSql, policy.idempotencyWindowMs);
     } catch (error) {
       throw toStoreError('trim old events', error);
     }
