@@ -24,6 +24,20 @@ describe('GRIP mode under faults', () => {
     clients.push(client);
     return client;
   };
+  /**
+   * Clients reach Pushpin through a balancer that routes to it only while it
+   * is up and ready, as a health-checked load balancer would: a Pushpin that
+   * is starting accepts connections before it can answer them, and a client
+   * that reconnected into that moment would wait forever.
+   */
+  const balancers: TcpProxy[] = [];
+  const connectBalanced = async (channel: string) => {
+    const { proxy: balancer, url } = await TcpProxy.inFrontOf(pushpin.url);
+    balancers.push(balancer);
+    const client = new SseRecorder(`${url}events?channel=${channel}`, { eventTypes: ['n'] });
+    clients.push(client);
+    return { client, balancer };
+  };
   const numbers = (client: SseRecorder) => client.events('n').map((e) => Number(e.data));
   const range = (from: number, to: number) =>
     Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -51,7 +65,10 @@ describe('GRIP mode under faults', () => {
     });
     ({ db, pushpin, app: front } = stack);
   });
-  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await Promise.all(balancers.splice(0).map((b) => b.stop()));
+  });
   afterAll(() => stack?.stop());
 
   it('recovers through the next link when another instance’s publishes never arrive', async () => {
@@ -238,15 +255,17 @@ describe('GRIP mode under faults', () => {
   });
 
   it('misses nothing when Pushpin is down while events are sent, once clients reconnect', async () => {
-    const client = connect('outage');
+    const { client, balancer } = await connectBalanced('outage');
     await client.until((c) => c.opens === 1);
     await front.events.sendEvent('outage', 'n', 1);
     await client.until((c) => c.events('n').length === 1);
 
+    await balancer.refuse();
     await pushpin.down();
     // Sends never wait on the proxy: these commit while it is gone.
     for (let i = 2; i <= 4; i++) await front.events.sendEvent('outage', 'n', i);
     await pushpin.up();
+    await balancer.forward();
 
     await client.until((c) => c.events('n').length === 4, 20_000);
     await front.events.sendEvent('outage', 'n', 5);
@@ -256,13 +275,15 @@ describe('GRIP mode under faults', () => {
   });
 
   it('misses nothing when Pushpin is killed (SIGKILL) and started again', async () => {
-    const client = connect('killed');
+    const { client, balancer } = await connectBalanced('killed');
     await client.until((c) => c.opens === 1);
     await front.events.sendEvent('killed', 'n', 1);
     await client.until((c) => c.events('n').length === 1);
+    await balancer.refuse();
     await pushpin.kill();
     for (let i = 2; i <= 3; i++) await front.events.sendEvent('killed', 'n', i);
     await pushpin.up();
+    await balancer.forward();
     await client.until((c) => c.events('n').length === 3, 20_000);
     await front.events.sendEvent('killed', 'n', 4);
     await client.until((c) => c.events('n').length === 4);
@@ -272,11 +293,13 @@ describe('GRIP mode under faults', () => {
   });
 
   it('misses nothing across a Pushpin restart', async () => {
-    const client = connect('restart');
+    const { client, balancer } = await connectBalanced('restart');
     await client.until((c) => c.opens === 1);
     await front.events.sendEvent('restart', 'n', 1);
     await client.until((c) => c.events('n').length === 1);
+    await balancer.refuse();
     await pushpin.restart();
+    await balancer.forward();
     await front.events.sendEvent('restart', 'n', 2);
     await client.until((c) => c.events('n').length === 2, 20_000);
     expect(numbers(client)).toEqual([1, 2]);
