@@ -45,11 +45,14 @@ export class DirectDelivery implements EventDelivery, StreamHolder {
     connection.start(stream.positions, heads);
   }
 
+  // One ticket for every send: direct delivery keeps no state per append.
+  private readonly ticket: AppendTicket = {
+    committed: (events) => this.feed.announceHeads(headsOf(events)),
+    failed: () => undefined,
+  };
+
   beginAppend(): AppendTicket {
-    return {
-      committed: (events) => this.feed.announceHeads(headsOf(events)),
-      failed: () => undefined,
-    };
+    return this.ticket;
   }
 
   /** The append notifies the heads itself, in the app's transaction: nothing to wait for. */

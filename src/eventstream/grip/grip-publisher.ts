@@ -200,12 +200,15 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
 
   private readonly pendingCommits = new PendingCommits();
   private unsubscribe?: () => void;
+  /** Without `grip` there are no proxies, so nothing is ever asked with it. */
+  private readonly publishTimeoutMs: number;
 
   constructor(
-    @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
+    @Inject(EVENTSTREAM_CONFIG) config: EventStreamConfig,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     metrics: EventStreamMetrics,
   ) {
+    this.publishTimeoutMs = config.grip?.publishTimeoutMs ?? 0;
     this.queues = (config.grip?.proxies ?? []).map(
       (proxy) =>
         new ProxyQueue(
@@ -285,7 +288,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
         const proxy = new URL(url).origin;
         try {
           const response = await fetch(url, {
-            signal: AbortSignal.timeout(this.config.grip?.publishTimeoutMs ?? 5_000),
+            signal: AbortSignal.timeout(this.publishTimeoutMs),
           });
           await response.body?.cancel();
           return { proxy };
@@ -327,7 +330,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) },
       body,
-      signal: AbortSignal.timeout(this.config.grip?.publishTimeoutMs ?? 5_000),
+      signal: AbortSignal.timeout(this.publishTimeoutMs),
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
