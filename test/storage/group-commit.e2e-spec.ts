@@ -135,6 +135,34 @@ describe('group commit: concurrent sends share transactions', () => {
     expect(rows.map((row) => Number(row.seq))).toEqual([1, 2, 3, 4]);
   });
 
+  it('fails only the caller whose events Postgres refuses when sends on many channels go together', async () => {
+    const store = instance.app.get<EventStore>(EVENT_STORE);
+    const send = (channel: string, json: string) => store.append([{ channel, type: 'n', json }]);
+    const results = await Promise.allSettled([
+      send('spread-a', '1'),
+      send('spread-b', '1'),
+      send('spread-c', '{not json'),
+      send('spread-d', '1'),
+      send('spread-a', '2'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    const { rows } = await observer.query<{ channel: string; seq: string; data: number }>(
+      "SELECT channel, seq, data FROM eventstream.events WHERE channel LIKE 'spread-%' ORDER BY channel, seq",
+    );
+    expect(rows.map((row) => [row.channel, Number(row.seq), row.data])).toEqual([
+      ['spread-a', 1, 1],
+      ['spread-a', 2, 2],
+      ['spread-b', 1, 1],
+      ['spread-d', 1, 1],
+    ]);
+  });
+
   it('lets an app transaction that holds one channel delay no send on another', async () => {
     const transaction = new Client({ connectionString: db.url });
     await transaction.connect();
@@ -158,6 +186,93 @@ describe('group commit: concurrent sends share transactions', () => {
       expect(blockedDone).toBe(false);
       await transaction.query('COMMIT');
       expect((await blocked).seq).toBe(2);
+    } finally {
+      await transaction.end();
+    }
+  });
+
+  it('commits sends on many channels together, each channel gapless and in the order its sends came', async () => {
+    const channels = Array.from({ length: 100 }, (_, i) => `many-${i}`);
+    const pool = instance.app.get(EventDatabase).pool;
+    let checkouts = 0;
+    const countCheckout = () => checkouts++;
+    pool.on('acquire', countCheckout);
+    const told = new Map<string, unknown>();
+    // Each caller sends to one channel after another, never waiting on a
+    // send before the next on another channel: the order on each channel is
+    // the order its sends were made.
+    const made = new Map<string, number[]>(channels.map((channel) => [channel, []]));
+    try {
+      await Promise.all(
+        Array.from({ length: CALLERS }, async (_, caller) => {
+          for (let round = 0; round < ROUNDS; round++) {
+            const pair = [0, 1].map((k) => channels[(caller * 7 + round * 13 + k * 50) % 100]);
+            const records = await Promise.all(
+              pair.map((channel, k) => {
+                const data = { caller, round, k };
+                made.get(channel)!.push(caller * 1_000 + round * 10 + k);
+                return instance.events.sendEvent(channel, 'n', data);
+              }),
+            );
+            for (const record of records) told.set(record.id, record.data);
+          }
+        }),
+      );
+    } finally {
+      pool.off('acquire', countCheckout);
+    }
+    expect(told.size).toBe(CALLERS * ROUNDS * 2);
+    const { rows } = await observer.query<{
+      id: string;
+      channel: string;
+      seq: string;
+      data: { caller: number; round: number; k: number };
+    }>(
+      "SELECT channel || ':' || seq AS id, channel, seq, data FROM eventstream.events WHERE channel LIKE 'many-%' ORDER BY channel, seq",
+    );
+    expect(rows).toHaveLength(CALLERS * ROUNDS * 2);
+    for (const row of rows) expect(row.data).toEqual(told.get(row.id));
+    for (const channel of channels) {
+      const stored = rows.filter((row) => row.channel === channel);
+      expect(stored.map((row) => Number(row.seq))).toEqual(stored.map((_, i) => i + 1));
+      const order = stored.map((row) => row.data.caller * 1_000 + row.data.round * 10 + row.data.k);
+      expect(order).toEqual(made.get(channel));
+    }
+    // Grouped across channels: far fewer transactions than channels written.
+    expect(checkouts).toBeLessThan((CALLERS * ROUNDS * 2) / 8);
+  });
+
+  it('commits sends on other channels in one transaction past a channel an app transaction holds', async () => {
+    const free = Array.from({ length: 10 }, (_, i) => `past-${i}`);
+    // Counter rows exist, as for any channel written before.
+    await Promise.all(
+      [...free, 'past-held'].map((channel) => instance.events.sendEvent(channel, 'n', 0)),
+    );
+    const transaction = new Client({ connectionString: db.url });
+    await transaction.connect();
+    try {
+      await transaction.query('BEGIN');
+      await instance.events.sendEvent('past-held', 'n', 1, { transaction });
+      let heldDone = false;
+      const held = instance.events.sendEvent('past-held', 'n', 2).finally(() => {
+        heldDone = true;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const others = await Promise.race([
+        Promise.all(free.map((channel) => instance.events.sendEvent(channel, 'n', 1))),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      expect(others.map((record) => record.seq)).toEqual(free.map(() => 2));
+      expect(heldDone).toBe(false);
+      const { rows } = await observer.query<{ xmin: string }>(
+        'SELECT DISTINCT xmin::text FROM eventstream.events WHERE channel = ANY($1) AND seq = 2',
+        [free],
+      );
+      expect(rows).toHaveLength(1);
+      await transaction.query('COMMIT');
+      expect((await held).seq).toBe(3);
     } finally {
       await transaction.end();
     }

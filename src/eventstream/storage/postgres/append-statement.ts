@@ -54,6 +54,8 @@ export class AppendStatement {
   private readonly notifyChannel: string;
   /** The same for one event, without the set work: the common lone send. */
   private readonly single: { readonly name: string; readonly text: string };
+  /** The same for events of many channels, appending only on those not locked by anyone. */
+  private readonly unlocked: { readonly name: string; readonly text: string };
 
   constructor(schema: string) {
     const quoted = quoteIdentifier(schema);
@@ -99,6 +101,36 @@ export class AppendStatement {
       )
       SELECT b.name, b.last_seq, (SELECT created_at FROM inserted) AS created_at FROM bumped b`;
     this.single = { name: preparedName('eventstream_append1', single), text: single };
+    // SKIP LOCKED never waits, so a batch of sends on many channels cannot be
+    // held up by one channel's lock, nor deadlock. A channel with no counter
+    // row yet is skipped too: creating the row could wait on another
+    // transaction creating it.
+    const unlocked = `
+      WITH input AS (
+        SELECT channel, type, data, ord
+        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
+      ), counts AS (
+        SELECT channel, count(*) AS n FROM input GROUP BY channel
+      ), locked AS (
+        SELECT c.name FROM ${quoted}."channels" c
+        WHERE c.name IN (SELECT channel FROM counts)
+        ORDER BY c.name
+        FOR UPDATE SKIP LOCKED
+      ), bumped AS (
+        UPDATE ${quoted}."channels" AS c SET last_seq = c.last_seq + n.n
+        FROM counts n
+        WHERE c.name = n.channel AND c.name IN (SELECT name FROM locked)
+        RETURNING c.name, c.last_seq
+      ), inserted AS (
+        INSERT INTO ${quoted}."events" (channel, seq, type, data)
+        SELECT i.channel,
+               b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
+               i.type, i.data::json
+        FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
+        RETURNING created_at
+      )
+      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at FROM bumped b`;
+    this.unlocked = { name: preparedName('eventstream_append_unlocked', unlocked), text: unlocked };
   }
 
   /**
@@ -129,6 +161,25 @@ export class AppendStatement {
         : { name: this.name, text: this.text, values: this.values(events, notify) },
     );
     return this.toAppended(events, rows);
+  }
+
+  /**
+   * Appends the events of every channel of `events` that no one holds a lock
+   * on, in one transaction; the others are left for the caller to append
+   * another way. Resolves with the channels appended to and where each of
+   * their events landed, in the order given.
+   */
+  async runOnUnlocked(
+    client: Queryable,
+    events: readonly NewEvent[],
+  ): Promise<{ appended: AppendedEvent[]; channels: Set<string> }> {
+    const { rows } = await client.query<BumpedChannel>({
+      ...this.unlocked,
+      values: this.values(events, false).slice(0, 3),
+    });
+    const channels = new Set(rows.map((row) => row.name));
+    const taken = events.filter((event) => channels.has(event.channel));
+    return { appended: taken.length > 0 ? this.toAppended(taken, rows) : [], channels };
   }
 
   /** Where each event landed, from the statement's rows. */

@@ -1,5 +1,5 @@
-import { DatabaseError } from 'pg';
 import type { AppendedEvent, NewEvent } from '../event-store.interface';
+import { refusedInput } from './refused-input';
 
 interface Waiting {
   readonly events: readonly NewEvent[];
@@ -36,7 +36,11 @@ export class GroupCommit {
   append(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ events, resolve, reject });
-      if (!this.committing) void this.commitWaiting();
+      if (this.committing) return;
+      this.committing = true;
+      // Sends handed over together (by ChannelBatches) come in one tick:
+      // they go as one group rather than the first alone.
+      queueMicrotask(() => void this.commitWaiting());
     });
   }
 
@@ -45,7 +49,6 @@ export class GroupCommit {
   // the first's counter-row lock, and Postgres serialises the commits of
   // transactions that NOTIFY anyway.)
   private async commitWaiting(): Promise<void> {
-    this.committing = true;
     while (this.waiting.length > 0) {
       await this.commit(this.takeGroup());
     }
@@ -93,20 +96,4 @@ export class GroupCommit {
       at += waiting.events.length;
     }
   }
-}
-
-/**
- * Whether Postgres refused the statement for its data (an ERROR of class
- * 22 data exception, 23 integrity, or 54 limit exceeded), which rolls it
- * back and may be one caller's fault. Anything else fails the whole group as
- * it is: a lost connection or a FATAL error leaves the commit unknown, and
- * writing again could store events twice; a timeout, lock or deadlock error
- * would only be waited for twice.
- */
-function refusedInput(error: unknown): boolean {
-  return (
-    error instanceof DatabaseError &&
-    error.severity === 'ERROR' &&
-    /^(22|23|54)/.test(error.code ?? '')
-  );
 }

@@ -16,6 +16,7 @@ import { toStoreError } from '../store-errors';
 import type { EventDatabase } from './event-database';
 import { transactionRunner } from '../transaction';
 import { AppendStatement, type BumpedChannel, preparedName } from './append-statement';
+import { ChannelBatches } from './channel-batches';
 import { GroupCommit } from './group-commit';
 import { IdempotentAppend } from './idempotent-append';
 
@@ -99,6 +100,8 @@ export class PostgresEventStore implements EventStore {
   private readonly idempotent: IdempotentAppend;
   /** One queue per set of channels, so a lock held on one never holds up another. */
   private readonly groups = new Map<string, GroupCommit>();
+  /** Sends of one channel each, grouped across channels. */
+  private readonly batches: ChannelBatches;
   /** The last keyed send of each key in flight on this instance: the next one waits for it. */
   private readonly keysInFlight = new Map<string, Promise<unknown>>();
   private readonly readSql: string;
@@ -115,6 +118,10 @@ export class PostgresEventStore implements EventStore {
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
     this.appendStatement = new AppendStatement(database.schema);
+    this.batches = new ChannelBatches({
+      onUnlocked: (events) => this.appendStatement.runOnUnlocked(database.pool, events),
+      onChannel: (events) => this.groupFor(events).append(events),
+    });
     this.idempotent = new IdempotentAppend(database.schema);
     // One statement, so one snapshot: the channel's head beside a page of its events.
     const page = (condition: string, order: 'ASC' | 'DESC', rows: (limited: string) => string) => `
@@ -181,9 +188,12 @@ export class PostgresEventStore implements EventStore {
       const { transaction, commitMarker } = options;
       if (!transaction) {
         // A marker is for one caller's commit only: such an append goes alone.
-        return commitMarker === undefined
-          ? await this.groupFor(events).append(events)
-          : await statement.run(this.database.pool, events, { commitMarker });
+        if (commitMarker !== undefined) {
+          return await statement.run(this.database.pool, events, { commitMarker });
+        }
+        return oneChannel(events)
+          ? await this.batches.append(events)
+          : await this.groupFor(events).append(events);
       }
       // In the app's transaction, through its own client: not prepared,
       // since that client may be Prisma's. Only Postgres knows when it
@@ -378,4 +388,9 @@ export class PostgresEventStore implements EventStore {
       if (deleted < TRIM_BATCH) return total;
     }
   }
+}
+
+function oneChannel(events: readonly NewEvent[]): boolean {
+  const [{ channel }] = events;
+  return events.every((event) => event.channel === channel);
 }
