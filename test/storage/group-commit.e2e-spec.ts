@@ -277,4 +277,39 @@ describe('group commit: concurrent sends share transactions', () => {
       await transaction.end();
     }
   });
+
+  it('holds up no other channel while sends wait on several channels that app transactions hold', async () => {
+    const heldChannels = ['stuck-0', 'stuck-1', 'stuck-2'];
+    const free = Array.from({ length: 6 }, (_, i) => `unstuck-${i}`);
+    await Promise.all(
+      [...heldChannels, ...free].map((channel) => instance.events.sendEvent(channel, 'n', 0)),
+    );
+    const transactions = heldChannels.map(() => new Client({ connectionString: db.url }));
+    try {
+      for (const [i, transaction] of transactions.entries()) {
+        await transaction.connect();
+        await transaction.query('BEGIN');
+        await instance.events.sendEvent(heldChannels[i], 'n', 1, { transaction });
+      }
+      // Each held channel in a batch of its own with a free one, one after another.
+      const waiting: Promise<unknown>[] = [];
+      for (const [i, channel] of heldChannels.entries()) {
+        waiting.push(instance.events.sendEvent(channel, 'n', 2));
+        waiting.push(instance.events.sendEvent(free[i], 'n', 1));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const later = await Promise.race([
+        Promise.all(free.slice(3).map((channel) => instance.events.sendEvent(channel, 'n', 1))),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('held up by other channels’ locks')), 5_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      expect(later.map((record) => record.seq)).toEqual([2, 2, 2]);
+      for (const transaction of transactions) await transaction.query('COMMIT');
+      await Promise.all(waiting);
+    } finally {
+      await Promise.all(transactions.map((transaction) => transaction.end()));
+    }
+  });
 });

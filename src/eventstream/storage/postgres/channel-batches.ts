@@ -74,10 +74,14 @@ export class ChannelBatches {
     while (this.inFlight < MAX_BATCHES_IN_FLIGHT) {
       const batch = this.takeBatch();
       if (batch.size === 0) return;
+      // One channel gains nothing from skipping locks: it waits its turn alone.
+      if (batch.size === 1) {
+        this.handOver(batch);
+        continue;
+      }
       this.inFlight++;
       void this.commit(batch).finally(() => {
         this.inFlight--;
-        for (const channel of batch.keys()) this.busy.delete(channel);
         this.startBatches();
       });
     }
@@ -106,12 +110,8 @@ export class ChannelBatches {
     return batch;
   }
 
+  /** Commits the batch's unlocked channels; hands the others over. */
   private async commit(batch: Map<string, Waiting[]>): Promise<void> {
-    // One channel gains nothing from skipping locks: it waits its turn alone.
-    if (batch.size === 1) {
-      await this.handOver(batch);
-      return;
-    }
     const events = [...batch.values()].flat().flatMap((waiting) => waiting.events);
     let result: Awaited<ReturnType<ChannelBatchWrites['onUnlocked']>>;
     try {
@@ -120,8 +120,12 @@ export class ChannelBatches {
       // Refused data rolled everything back, so each channel goes again
       // alone, where only the refused send fails. Anything else leaves the
       // commit unknown: sending again could store events twice.
-      if (refusedInput(error)) await this.handOver(batch);
-      else for (const waiting of [...batch.values()].flat()) waiting.reject(error);
+      if (refusedInput(error)) {
+        this.handOver(batch);
+        return;
+      }
+      for (const waiting of [...batch.values()].flat()) waiting.reject(error);
+      for (const channel of batch.keys()) this.busy.delete(channel);
       return;
     }
     const byChannel = new Map<string, AppendedEvent[]>();
@@ -142,20 +146,27 @@ export class ChannelBatches {
         waiting.resolve(landed.slice(at, at + waiting.events.length));
         at += waiting.events.length;
       }
+      this.busy.delete(channel);
     }
-    await this.handOver(locked);
+    this.handOver(locked);
   }
 
-  /** Each channel's sends through its own append, which waits for its lock. */
-  private async handOver(channels: Map<string, Waiting[]>): Promise<void> {
-    await Promise.all(
-      [...channels.values()].map((sends) =>
-        Promise.all(
-          sends.map((waiting) =>
-            this.writes.onChannel(waiting.events).then(waiting.resolve, waiting.reject),
-          ),
+  /**
+   * Each channel's sends through its own append, which waits for its lock.
+   * They hold no batch slot meanwhile, and each channel takes new sends
+   * again once its own are done: a lock held for long on one channel holds
+   * up no other.
+   */
+  private handOver(channels: Map<string, Waiting[]>): void {
+    for (const [channel, sends] of channels) {
+      void Promise.all(
+        sends.map((waiting) =>
+          this.writes.onChannel(waiting.events).then(waiting.resolve, waiting.reject),
         ),
-      ),
-    );
+      ).finally(() => {
+        this.busy.delete(channel);
+        this.startBatches();
+      });
+    }
   }
 }
