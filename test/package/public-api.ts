@@ -113,7 +113,7 @@ export const PUBLIC_API: Readonly<Record<string, EntryPoint>> = {
   'nestjs-eventstream/migrations': {
     source: 'src/eventstream/migrations/index.ts',
     values: ['applyMigrations', 'migrationStatus'],
-    types: ['MigrationOptions', 'MigrationStatus'],
+    types: ['MigrationFile', 'MigrationOptions', 'MigrationStatus'],
   },
   // The browser client: an ES module only.
   'nestjs-eventstream/client': {

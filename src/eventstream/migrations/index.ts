@@ -7,3 +7,4 @@ export {
   type MigrationOptions,
   type MigrationStatus,
 } from '../storage/postgres/migrator';
+export type { MigrationFile } from '../storage/postgres/migration-files';

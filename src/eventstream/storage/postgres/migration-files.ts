@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+/** One migration as the migrator applies it: its folder name under `prisma/migrations`, and its SQL. */
 export interface MigrationFile {
   readonly name: string;
   readonly sql: string;
