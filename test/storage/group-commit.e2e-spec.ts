@@ -238,8 +238,10 @@ describe('group commit: concurrent sends share transactions', () => {
       const order = stored.map((row) => row.data.caller * 1_000 + row.data.round * 10 + row.data.k);
       expect(order).toEqual(made.get(channel));
     }
-    // Grouped across channels: far fewer transactions than channels written.
-    expect(checkouts).toBeLessThan((CALLERS * ROUNDS * 2) / 8);
+    // Grouped across channels: far fewer transactions than sends (grouped
+    // per channel only, there were about as many as sends). Each channel's
+    // first send goes alone, since its counter row does not exist yet.
+    expect(checkouts).toBeLessThan((CALLERS * ROUNDS * 2) / 4);
   });
 
   it('commits sends on other channels in one transaction past a channel an app transaction holds', async () => {

@@ -60,25 +60,29 @@ export class AppendStatement {
   constructor(schema: string) {
     const quoted = quoteIdentifier(schema);
     this.notifyChannel = notifyChannel(schema);
-    this.text = `
+    // Events of any channels: `bump` (CTEs ending in `bumped`) adds each
+    // channel's count to its counter row, and its events take the seqs just
+    // below its new last_seq, in the order given.
+    const append = (bump: string) => `
       WITH input AS (
         SELECT channel, type, data, ord
         FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
       ), counts AS (
         SELECT channel, count(*) AS n FROM input GROUP BY channel
-      ), bumped AS (
-        INSERT INTO ${quoted}."channels" AS c (name, last_seq)
-        SELECT channel, n FROM counts ORDER BY channel
-        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
-        RETURNING c.name, c.last_seq
-      ), inserted AS (
+      ), ${bump}, inserted AS (
         INSERT INTO ${quoted}."events" (channel, seq, type, data)
         SELECT i.channel,
                b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
                i.type, i.data::json
         FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
         RETURNING created_at
-      ), marked AS (
+      )`;
+    this.text = `${append(`bumped AS (
+        INSERT INTO ${quoted}."channels" AS c (name, last_seq)
+        SELECT channel, n FROM counts ORDER BY channel
+        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
+        RETURNING c.name, c.last_seq
+      )`)}, marked AS (
         SELECT pg_notify($4, '${COMMIT_PREFIX}' || $5::text) FROM (SELECT 1) one
         WHERE $5::text IS NOT NULL
       )
@@ -105,13 +109,7 @@ export class AppendStatement {
     // held up by one channel's lock, nor deadlock. A channel with no counter
     // row yet is skipped too: creating the row could wait on another
     // transaction creating it.
-    const unlocked = `
-      WITH input AS (
-        SELECT channel, type, data, ord
-        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel, type, data, ord)
-      ), counts AS (
-        SELECT channel, count(*) AS n FROM input GROUP BY channel
-      ), locked AS (
+    const unlocked = `${append(`locked AS (
         SELECT c.name FROM ${quoted}."channels" c
         WHERE c.name IN (SELECT channel FROM counts)
         ORDER BY c.name
@@ -121,14 +119,7 @@ export class AppendStatement {
         FROM counts n
         WHERE c.name = n.channel AND c.name IN (SELECT name FROM locked)
         RETURNING c.name, c.last_seq
-      ), inserted AS (
-        INSERT INTO ${quoted}."events" (channel, seq, type, data)
-        SELECT i.channel,
-               b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
-               i.type, i.data::json
-        FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
-        RETURNING created_at
-      )
+      )`)}
       SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at FROM bumped b`;
     this.unlocked = { name: preparedName('eventstream_append_unlocked', unlocked), text: unlocked };
   }
