@@ -18,6 +18,13 @@ import type { StreamSink, StreamSource } from './stream-sink.js';
  */
 const PROTOCOL = 'nestjs-eventstream/share/1';
 
+/**
+ * How long a leader whose stream ended for good keeps the lock: time for
+ * the other tabs to read that end and leave the lock's queue, instead of
+ * taking over to be refused in turn.
+ */
+const TERMINAL_LINGER_MS = 1000;
+
 /** A `StreamError` as it crosses to other tabs (structured clone drops its class). */
 interface ErrorFields {
   readonly condition: string;
@@ -141,6 +148,7 @@ export class SharedStream implements StreamSource {
   private seenId: string | undefined;
   private own: StreamSource | undefined;
   private closed = false;
+  private ended = false;
 
   constructor(
     private readonly apis: TabApis,
@@ -160,7 +168,9 @@ export class SharedStream implements StreamSource {
     this.queue.abort();
     this.connection?.stop();
     this.connection = undefined;
-    this.release?.();
+    const release = this.release;
+    if (release && this.ended) setTimeout(release, TERMINAL_LINGER_MS);
+    else release?.();
     this.channel?.close();
   }
 
@@ -190,9 +200,6 @@ export class SharedStream implements StreamSource {
 
   /** Holds the lock, reading the stream, until this tab's stream closes. */
   private async lead(): Promise<void> {
-    // Messages posted before the last leader let go (its terminal error,
-    // say) are read first: this tab may have no reason left to lead.
-    await new Promise((resolve) => setTimeout(resolve, 0));
     if (this.closed) return;
     const own = parsePosition(this.sink.lastEventId, this.channels);
     const from =
@@ -238,6 +245,7 @@ export class SharedStream implements StreamSource {
         return this.sink.setState(message.state);
       case 'error': {
         const { condition, message: text, terminal, status } = message.error;
+        this.ended ||= terminal;
         return this.sink.fail(new StreamError(condition, text, terminal, status));
       }
       case 'join':

@@ -58,6 +58,7 @@ describe('the client in a browser', () => {
   let otherPort: number;
   let writer: EventStreamInstance;
   const requests = new Map<string, number>();
+  const revoked = new Set<string>();
 
   const startServer = () =>
     startHttpApp({
@@ -67,7 +68,8 @@ describe('the client in a browser', () => {
         cors: { origins: [`http://127.0.0.1:${otherPort}`] },
         resolveUser: userFromHeader,
         authorizer: {
-          canReadChannel: (_user: unknown, channel: string): ChannelAccess => channel !== 'secret',
+          canReadChannel: (_user: unknown, channel: string): ChannelAccess =>
+            channel !== 'secret' && !revoked.has(channel),
         },
       },
       configure: (app) => app.use(countStreamRequests(requests)),
@@ -208,6 +210,32 @@ describe('the client in a browser', () => {
       }
       await settleAt(1);
       expect(requests.get('tabs')).toBe(2);
+    });
+
+    it('brings a revocation to every tab as to a stream of its own, and none reconnects', async () => {
+      const query = 'channel=revocable&user=u9';
+      const shared = [await openPage(query)];
+      await waitInPage(shared[0], readLog, (log) => log?.states.includes('open'));
+      shared.push(await openPage(query), await openPage(query));
+      const alone = await openPage(`${query}&share=false`);
+      for (const tab of [...shared, alone]) {
+        await waitInPage(tab, readLog, (log) => log?.states.at(-1) === 'open');
+      }
+      expect(requests.get('revocable')).toBe(2);
+
+      revoked.add('revocable');
+      await server?.events.channelPermissionChanged('u9', 'revocable');
+      const logs = [];
+      for (const tab of [alone, ...shared]) {
+        logs.push(await waitInPage(tab, readLog, (log) => log.errors.length > 0));
+      }
+      expect(logs[0].states).toEqual(['open', 'closed']);
+      expect(logs[0].errors).toEqual([expect.objectContaining({ terminal: true, status: 200 })]);
+      for (const log of logs) expect(log).toEqual(logs[0]);
+      // No tab takes the lead to try again.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(requests.get('revocable')).toBe(2);
+      for (const tab of [...shared, alone]) await tab.close();
     });
 
     it('gives a stream with share: false a connection of its own', async () => {
