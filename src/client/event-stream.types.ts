@@ -53,6 +53,17 @@ export interface EventStreamOptions {
    * keep-alive interval plus a margin; 0 turns it off.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * Share one connection among the tabs of this origin that open the same
+   * stream (the same URL and channels, headers and credentials): one tab
+   * reads it, the others receive its events through a `BroadcastChannel`,
+   * and another takes over from the last id any of them saw when it closes.
+   * Each keeps its own listeners, state and `lastEventId`. Only in browser
+   * pages with the Web Locks API and `BroadcastChannel` (secure contexts);
+   * elsewhere each stream has its own connection. Default `true`; `false`
+   * gives this stream a connection of its own.
+   */
+  readonly share?: boolean;
   readonly onStateChange?: (state: ConnectionState) => void;
   /** A `stream-reset` arrived: events of `reset.channels` were missed for good. */
   readonly onReset?: (reset: StreamReset) => void;

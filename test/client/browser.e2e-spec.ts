@@ -2,11 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ChannelAccess } from '../../src/eventstream';
 import { freePorts } from '../../src/server/free-port';
-import { launchBrowser, waitInPage } from '../harness/browser';
+import { launchBrowser, openTabs, waitInPage } from '../harness/browser';
 import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
 import { countStreamRequests, startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { userFromHeader } from '../harness/test-user';
+import { waitFor } from '../harness/wait';
 
 interface PageLog {
   received: { id: string | undefined; data: unknown }[];
@@ -21,6 +22,10 @@ interface PageLog {
  */
 const page = (origin = '') => `<!doctype html>
 <html><head><meta charset="utf-8"><title>client test</title></head><body>
+<script>
+  // A browser without BroadcastChannel, before the client loads.
+  if (new URLSearchParams(location.search).has('noBroadcastChannel')) delete window.BroadcastChannel;
+</script>
 <script type="module">
   import { createEventStream } from '${origin}/events/client/index.js';
   const params = new URLSearchParams(location.search);
@@ -30,6 +35,7 @@ const page = (origin = '') => `<!doctype html>
     channels: params.getAll('channel'),
     headers: user ? { 'x-user': user } : {},
     backoff: { initialMs: 200, maxMs: 1000 },
+    share: params.get('share') !== 'false',
     onStateChange: (state) => log.states.push(state),
     onError: (e) => log.errors.push({ condition: e.condition, status: e.status, terminal: e.terminal }),
   });
@@ -52,6 +58,7 @@ describe('the client in a browser', () => {
   let otherPort: number;
   let writer: EventStreamInstance;
   const requests = new Map<string, number>();
+  const revoked = new Set<string>();
 
   const startServer = () =>
     startHttpApp({
@@ -61,7 +68,8 @@ describe('the client in a browser', () => {
         cors: { origins: [`http://127.0.0.1:${otherPort}`] },
         resolveUser: userFromHeader,
         authorizer: {
-          canReadChannel: (_user: unknown, channel: string): ChannelAccess => channel !== 'secret',
+          canReadChannel: (_user: unknown, channel: string): ChannelAccess =>
+            channel !== 'secret' && !revoked.has(channel),
         },
       },
       configure: (app) => app.use(countStreamRequests(requests)),
@@ -140,5 +148,121 @@ describe('the client in a browser', () => {
     const log = await waitInPage(tab, readLog, (l) => l.received.length === 1);
     expect(log.received).toEqual([{ id: 'cross:1', data: 'over CORS' }]);
     await tab.close();
+  });
+  describe('tabs sharing one connection', () => {
+    const ids = (channel: string, from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => `${channel}:${from + i}`);
+    const received = async (tab: Page) => (await tab.evaluate(readLog)).received.map((r) => r.id);
+    /** Measured on the server: the streams its hub holds open (direct mode). */
+    const openStreams = () => server?.hub.size ?? -1;
+    const settleAt = async (streams: number) => {
+      await waitFor(() => openStreams() === streams);
+      // A stream opened late would show within a few hundred ms.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(openStreams()).toBe(streams);
+    };
+    let tabs: Page[] = [];
+
+    beforeAll(async () => {
+      await waitFor(() => openStreams() === 0);
+      // The first tab leads: it holds the lock before the others ask for it.
+      tabs = [await openPage('channel=tabs')];
+      await waitInPage(tabs[0], readLog, (log) => log?.states.includes('open'));
+      tabs.push(
+        ...(await openTabs(context, 9, `http://127.0.0.1:${port}/client-test?channel=tabs`)),
+      );
+      for (const tab of tabs)
+        await waitInPage(tab, readLog, (log) => log?.states.at(-1) === 'open');
+    });
+    afterAll(async () => {
+      for (const tab of tabs) await tab.close();
+    });
+
+    it('keeps one stream open on the server for ten tabs, and every tab gets every event', async () => {
+      await settleAt(1);
+      expect(requests.get('tabs')).toBe(1);
+      for (const n of [1, 2, 3, 4, 5]) await send('tabs', { n });
+      for (const tab of tabs) {
+        await waitInPage(tab, readLog, (log) => log.received.length >= 5);
+        expect((await tab.evaluate(readLog)).received).toEqual(
+          [1, 2, 3, 4, 5].map((n) => ({ id: `tabs:${n}`, data: { n } })),
+        );
+      }
+    });
+
+    it('hands over when the leading tab closes, while events keep coming: none lost or repeated', async () => {
+      const leader = tabs.shift() as Page;
+      let sent = 5;
+      const publishing = (async () => {
+        while (sent < 45) {
+          await send('tabs', { n: ++sent });
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      while (sent < 15) await new Promise((resolve) => setTimeout(resolve, 5));
+      await leader.close();
+      await publishing;
+      for (const tab of tabs) {
+        await waitInPage(tab, readLog, (log) => log.received.length >= 45);
+        expect(await received(tab)).toEqual(ids('tabs', 1, 45));
+        // Through the hand-over, as through a reconnect.
+        expect((await tab.evaluate(readLog)).states.at(-1)).toBe('open');
+      }
+      await settleAt(1);
+      expect(requests.get('tabs')).toBe(2);
+    });
+
+    it('brings a revocation to every tab as to a stream of its own, and none reconnects', async () => {
+      const query = 'channel=revocable&user=u9';
+      const shared = [await openPage(query)];
+      await waitInPage(shared[0], readLog, (log) => log?.states.includes('open'));
+      shared.push(await openPage(query), await openPage(query));
+      const alone = await openPage(`${query}&share=false`);
+      for (const tab of [...shared, alone]) {
+        await waitInPage(tab, readLog, (log) => log?.states.at(-1) === 'open');
+      }
+      expect(requests.get('revocable')).toBe(2);
+
+      revoked.add('revocable');
+      await server?.events.channelPermissionChanged('u9', 'revocable');
+      const logs = [];
+      for (const tab of [alone, ...shared]) {
+        logs.push(await waitInPage(tab, readLog, (log) => log.errors.length > 0));
+      }
+      expect(logs[0].states).toEqual(['open', 'closed']);
+      expect(logs[0].errors).toEqual([expect.objectContaining({ terminal: true, status: 200 })]);
+      for (const log of logs) expect(log).toEqual(logs[0]);
+      // No tab takes the lead to try again.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(requests.get('revocable')).toBe(2);
+      for (const tab of [...shared, alone]) await tab.close();
+    });
+
+    it('gives a stream with share: false a connection of its own', async () => {
+      const own = await openPage('channel=tabs&share=false');
+      await waitInPage(own, readLog, (log) => log?.states.includes('open'));
+      await settleAt(2);
+      await send('tabs', { n: 46 });
+      await waitInPage(own, readLog, (log) => log.received.length === 1);
+      expect(await received(own)).toEqual(['tabs:46']);
+      await own.close();
+      await settleAt(1);
+    });
+
+    it('falls back to a stream of its own without BroadcastChannel', async () => {
+      const alone = await openPage('channel=tabs&noBroadcastChannel');
+      expect(await alone.evaluate(() => typeof globalThis.BroadcastChannel)).toBe('undefined');
+      await waitInPage(alone, readLog, (log) => log?.states.includes('open'));
+      await settleAt(2);
+      await send('tabs', { n: 47 });
+      await waitInPage(alone, readLog, (log) => log.received.length === 1);
+      expect(await received(alone)).toEqual(['tabs:47']);
+      for (const tab of tabs) {
+        await waitInPage(tab, readLog, (log) => log.received.length >= 47);
+        expect(await received(tab)).toEqual(ids('tabs', 1, 47));
+      }
+      await alone.close();
+      await settleAt(1);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { waitFor } from './wait';
 
 /** Debian's `chromium` package (`.ci/run` installs it); never a downloaded browser. */
@@ -44,4 +44,15 @@ export async function waitInPage<T>(
     throw new Error(`page condition not met; last value: ${JSON.stringify(last)}`);
   }
   return last as T;
+}
+
+/** Opens `count` tabs of `url` in `context`, loading them side by side. */
+export async function openTabs(
+  context: BrowserContext,
+  count: number,
+  url: string,
+): Promise<Page[]> {
+  const tabs = await Promise.all(Array.from({ length: count }, () => context.newPage()));
+  await Promise.all(tabs.map((tab) => tab.goto(url)));
+  return tabs;
 }

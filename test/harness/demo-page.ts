@@ -21,6 +21,11 @@ export const READ_FEED = `[...document.querySelectorAll('#feed li.message')].rev
 }))`;
 export const READ_STATE = `document.getElementById('state').textContent`;
 export const READ_NOTICE = `document.getElementById('notice').textContent`;
+/** The presence line: its text, or null while it is hidden. */
+export const READ_PRESENCE = `(() => {
+  const line = document.getElementById('presence');
+  return line.hidden ? null : line.textContent;
+})()`;
 
 /**
  * Decodes a PNG in the page: its width, how many colours it has, and the

@@ -83,6 +83,15 @@ describe('the demo page in a browser', () => {
     ]);
     expect(await tabs[1].textContent('#notice')).toMatch(/Caught up 2 message/);
     expect(await tabs[1].evaluate(READ_STATE)).toBe('open');
+
+    // The tabs share one stream, which read again from where the returning
+    // tab left off: the tab that stayed skips what it had, in order, so by
+    // the time a new message arrives any repeat would have shown.
+    await say(tabs[1], 'back');
+    for (const tab of tabs) {
+      const items = await waitInPage<FeedItem[]>(tab, READ_FEED, (all) => all.length >= 4);
+      expect(items.map((item) => item.id)).toEqual([1, 2, 3, 4].map((n) => `demo-e2e:${n}`));
+    }
   });
 
   it('shows why a message was refused', async () => {

@@ -33,6 +33,7 @@ export const DEMO_PAGE = `<!doctype html>
     font: inherit; cursor: pointer; }
   button:disabled { opacity: .55; cursor: default; }
   #disconnect { background: #475569; }
+  #presence { color: var(--muted); }
   #notice { min-height: 22px; color: var(--muted); margin: 6px 0; }
   #notice.error { color: #b91c1c; }
   #feed { list-style: none; margin: 0; padding: 0; background: #fff; border: 1px solid var(--line);
@@ -52,13 +53,15 @@ export const DEMO_PAGE = `<!doctype html>
 <header>
   <h1>nestjs-eventstream live demo</h1>
   <p>Open this page in several tabs: a message sent in one appears in all of them. Each is an
-  event stored in Postgres and streamed as SSE; disconnect a tab to see it catch up.</p>
+  event stored in Postgres and streamed as SSE; the tabs of a browser share one stream.
+  Disconnect a tab to see it catch up.</p>
 </header>
 <main>
   <div class="status">
     <span>Channel <code id="channel"></code></span>
     <span id="state" data-state="connecting">connecting</span>
     <span>Last event id <code id="position">none</code></span>
+    <span id="presence" hidden></span>
     <button id="disconnect" type="button">Disconnect for 5 s</button>
   </div>
   <form id="send-form" autocomplete="off">
@@ -75,6 +78,7 @@ export const DEMO_PAGE = `<!doctype html>
   import { createEventStream } from '/events/client/index.js';
 
   const PAUSE_SECONDS = 5;
+  const PRESENCE_SECONDS = 15;
   // Any text becomes a valid room name (the server accepts a-z, 0-9 and -).
   const room = (new URLSearchParams(location.search).get('room') || '')
     .toLowerCase()
@@ -114,6 +118,23 @@ export const DEMO_PAGE = `<!doctype html>
     feed.prepend(item);
   }
 
+  // "N here": the streams open on the channel (one per browser, since tabs
+  // share one). A server without presence answers 404: the line stays hidden.
+  let presenceTimer;
+  async function showPresence() {
+    try {
+      const response = await fetch('/events/presence?channel=' + encodeURIComponent(channel));
+      if (response.status === 404) clearInterval(presenceTimer);
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      const { streams } = await response.json();
+      $('presence').textContent = streams + ' here';
+      $('presence').hidden = false;
+    } catch {
+      $('presence').hidden = true;
+    }
+  }
+  presenceTimer = setInterval(showPresence, PRESENCE_SECONDS * 1000);
+
   function connect(lastEventId) {
     stream = createEventStream('/events', {
       channels: [channel],
@@ -123,6 +144,7 @@ export const DEMO_PAGE = `<!doctype html>
         if (state === 'reconnecting') notice('Connection lost: reconnecting, missing nothing…');
         if (state === 'open') {
           notice(catchingUp ? 'Reconnected from ' + (stream.lastEventId || 'now') + '.' : '');
+          void showPresence();
         }
       },
       onReset: () => notice('Some messages were too old to replay (stream-reset).'),
@@ -140,6 +162,8 @@ export const DEMO_PAGE = `<!doctype html>
       }
       show(message, event.id, replayed);
     });
+    // Joins and leaves, where the server announces them on this channel.
+    stream.on('presence', () => void showPresence());
   }
 
   $('disconnect').addEventListener('click', () => {
