@@ -1,3 +1,6 @@
+const SINGLE_PREFIX = 'stream-';
+const COMPOSITE_PREFIX = 'events-';
+
 /**
  * Names as Pushpin sees them. Channel names become base64url after a
  * prefix, so nothing in them (`,` `;` `=` `%`, non-ASCII letters) can break
@@ -15,7 +18,7 @@
  * not need.
  */
 export function pushpinChannel(channel: string): string {
-  return `stream-${base64url(channel)}`;
+  return `${SINGLE_PREFIX}${base64url(channel)}`;
 }
 
 /**
@@ -26,7 +29,12 @@ export function pushpinChannel(channel: string): string {
  * instance's item recovers it through its next link.
  */
 export function pushpinCompositeChannel(channel: string): string {
-  return `events-${base64url(channel)}`;
+  return `${COMPOSITE_PREFIX}${base64url(channel)}`;
+}
+
+/** Whether Pushpin's channel `name` is one of a library channel's two names. */
+export function isPushpinStreamChannel(name: string): boolean {
+  return name.startsWith(SINGLE_PREFIX) || name.startsWith(COMPOSITE_PREFIX);
 }
 
 /** Whether a stream of `channels` holds the composite names, with the `build-id` filter. */
