@@ -36,6 +36,8 @@ export interface RunningPushpin {
   readonly publishUrl: string;
   /** A GRIP URL for the app: publish API plus the signature key. */
   readonly gripUrl: string;
+  /** Where it publishes its statistics (`stats_spec`), for `grip.stats`. */
+  readonly statsUrl: string;
   stop(): Promise<void>;
   /** Stops and starts it again on the same ports. */
   restart(): Promise<void>;
@@ -70,8 +72,9 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   const [rundir, logdir] = [join(dir, 'run'), join(dir, 'log')];
   await mkdir(rundir);
   await mkdir(logdir);
-  const [http, publish, pushIn, pushInSub, command] = await freePorts(5);
-  const ports = { http, publish, pushIn, pushInSub, command };
+  const [http, publish, pushIn, pushInSub, command, stats] = await freePorts(6);
+  const ports = { http, publish, pushIn, pushInSub, command, stats };
+  const statsUrl = `tcp://127.0.0.1:${ports.stats}`;
   const zurl = `ipc://${rundir}/pushpin-`;
   const config = (await readFile(STOCK_CONFIG, 'utf8'))
     .replace(/^rundir=.*$/m, `rundir=${rundir}`)
@@ -94,11 +97,24 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       ].join('\n'),
     );
   const configPath = join(dir, 'pushpin.conf');
-  await writeFile(configPath, withSettings(config, options.settings ?? {}));
+  await writeFile(configPath, config);
   // The settings docker-compose.yml gives Pushpin too: its sig key and routes.
   const routesPath = join(dir, 'routes');
   const backend = `127.0.0.1:${options.backendPort}`;
-  execFileSync('sh', [CONFIGURE, configPath, routesPath, backend, options.sigKey, '127.0.0.1']);
+  execFileSync('sh', [
+    CONFIGURE,
+    configPath,
+    routesPath,
+    backend,
+    options.sigKey,
+    '127.0.0.1',
+    statsUrl,
+  ]);
+  // After the project's settings, so that a suite may change those too.
+  await writeFile(
+    configPath,
+    withSettings(await readFile(configPath, 'utf8'), options.settings ?? {}),
+  );
   if (options.pathPrefix) {
     await writeFile(routesPath, `*,path_beg=${options.pathPrefix}/,replace_beg=/ ${backend}\n`);
   }
@@ -148,6 +164,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     url: `http://127.0.0.1:${ports.http}`,
     publishUrl: `http://127.0.0.1:${ports.publish}`,
     gripUrl: `http://127.0.0.1:${ports.publish}/?iss=pushpin&key=${options.sigKey}`,
+    statsUrl,
     stop: async () => {
       await stop();
       await new Promise((resolve) => readiness.server.close(resolve));
