@@ -1,7 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Subscriber } from 'zeromq';
 import { messageOf } from '../../errors/error-message';
-import { isPushpinStreamChannel, pushpinChannel, pushpinCompositeChannel } from '../grip-names';
+import {
+  channelDigest,
+  isPushpinStreamChannel,
+  parsePushpinLinkChannel,
+  pushpinChannel,
+  pushpinCompositeChannel,
+} from '../grip-names';
 import { parseSubscriptionPacket, SUBSCRIPTION_TOPIC } from './stats-packet';
 import { SubscriptionCounts } from './subscription-counts';
 import { zeromqLibrary } from './zeromq-library';
@@ -15,38 +21,40 @@ const SWEEP_INTERVAL_MS = 5_000;
  */
 const RECEIVE_HIGH_WATER_MARK = 100_000;
 
-export interface PushpinStatsOptions {
-  /** The clock, in milliseconds; tests move it. */
-  readonly now?: () => number;
+/** Who is on a channel, as Pushpin's stats tell it. */
+export interface PushpinPresence {
+  /** Open streams on the channel, across every Pushpin. */
+  readonly streams: number;
+  /** The distinct known users among them (streams of anonymous users hold no link channel). */
+  readonly users: readonly string[];
 }
 
 /**
- * Open streams per channel in GRIP mode, read from the stats sockets of
- * every Pushpin (`stats_spec`), summed over them. A library channel is two
- * Pushpin channels (grip-names.ts): its count is the sum of both.
+ * Presence in GRIP mode, read from the stats sockets of every Pushpin
+ * (`stats_spec`), summed over them. A library channel is two Pushpin
+ * channels (grip-names.ts): its stream count is the sum of both.
  *
- * What Pushpin 1.36 says, and so what this knows: per channel, how many
- * held streams subscribe to it, refreshed every three quarters of
- * `stats_subscription_ttl`, changes sent within about a second. A Pushpin
- * that stops or dies stops counting as soon as its stats connection closes
- * (ZeroMQ reports the disconnect); one that vanishes without closing it,
- * once its TTL lapses. Not who holds the streams: no packet carries a user.
+ * What Pushpin 1.36 says, and so what this knows: per channel name, how
+ * many held streams subscribe to it, refreshed every three quarters of
+ * `stats_subscription_ttl`, changes sent within about a second. No packet
+ * carries a user; the users come from the names of the streams' link
+ * channels, which carry the user and a digest of each of the stream's
+ * channels. A Pushpin that stops or dies stops counting as soon as its
+ * stats connection closes (ZeroMQ reports the disconnect); one that
+ * vanishes without closing it, once its TTL lapses.
  */
 export class PushpinStats {
-  private readonly counts = new SubscriptionCounts();
+  private readonly counts = new SubscriptionCounts(
+    (name) => parsePushpinLinkChannel(name)?.digests ?? [],
+  );
   private readonly logger = new Logger('EventStream');
-  private readonly now: () => number;
   private readonly sockets: Subscriber[] = [];
   private readonly loops: Promise<void>[] = [];
   private readonly complained = new Set<string>();
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly endpoints: readonly string[],
-    options: PushpinStatsOptions = {},
-  ) {
-    this.now = options.now ?? Date.now;
-  }
+  /** @param endpoints each Pushpin's stats socket (`grip.stats`). */
+  constructor(private readonly endpoints: readonly string[]) {}
 
   /**
    * Subscribes to every endpoint. ZeroMQ connects in the background and
@@ -63,7 +71,7 @@ export class PushpinStats {
       this.sockets.push(socket);
       this.loops.push(this.receive(endpoint, socket), this.watch(endpoint, socket));
     }
-    this.sweeper = setInterval(() => this.counts.sweep(this.now()), SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => this.counts.sweep(Date.now()), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
 
@@ -73,10 +81,19 @@ export class PushpinStats {
     await Promise.all(this.loops.splice(0));
   }
 
-  /** Open streams on `channel` (a library channel) across every Pushpin. */
-  streams(channel: string): number {
-    const names = [pushpinChannel(channel), pushpinCompositeChannel(channel)];
-    return this.counts.streams(names, this.now());
+  /** Who is on `channel` (a library channel), across every Pushpin. */
+  presence(channel: string): PushpinPresence {
+    const now = Date.now();
+    const streams = this.counts.streams(
+      [pushpinChannel(channel), pushpinCompositeChannel(channel)],
+      now,
+    );
+    const users = new Set<string>();
+    for (const name of this.counts.live(channelDigest(channel), now)) {
+      const userId = parsePushpinLinkChannel(name)?.userId;
+      if (userId !== undefined) users.add(userId);
+    }
+    return { streams, users: [...users].sort() };
   }
 
   private async receive(endpoint: string, socket: Subscriber): Promise<void> {
@@ -102,8 +119,8 @@ export class PushpinStats {
       return;
     }
     // Held SSE streams only: this library never holds responses or WebSockets.
-    if (packet.mode !== 'stream' || !isPushpinStreamChannel(packet.channel)) return;
-    this.counts.apply(endpoint, packet, this.now());
+    if (packet.mode !== 'stream' || !counted(packet.channel)) return;
+    this.counts.apply(endpoint, packet, Date.now());
   }
 
   /** A closed stats connection means its Pushpin stopped: its streams are gone. */
@@ -118,4 +135,9 @@ export class PushpinStats {
       }
     }
   }
+}
+
+/** The channels presence reads: a library channel's two names, and link channels. */
+function counted(name: string): boolean {
+  return isPushpinStreamChannel(name) || parsePushpinLinkChannel(name) !== undefined;
 }

@@ -43,3 +43,21 @@ describe('subscription counts', () => {
     expect(counts.streams(['stream-x'], 1)).toBe(4);
   });
 });
+
+describe('subscription counts by tag', () => {
+  const tagsOf = (channel: string) => channel.split('.').slice(1);
+
+  it('finds the live channels under a tag, and forgets the index with the channel', () => {
+    const counts = new SubscriptionCounts(tagsOf);
+    counts.apply('tcp://a:1', count('h1', 'link-u1.x.y', 1, 10), 0);
+    counts.apply('tcp://b:1', count('h2', 'link-u2.x', 2, 20), 0);
+    expect(counts.live('x', 1).sort()).toEqual(['link-u1.x.y', 'link-u2.x']);
+    expect(counts.live('y', 1)).toEqual(['link-u1.x.y']);
+    expect(counts.live('x', 10_000)).toEqual(['link-u2.x']);
+    counts.apply('tcp://b:1', gone('h2', 'link-u2.x'), 2);
+    expect(counts.live('x', 3)).toEqual(['link-u1.x.y']);
+    counts.forget('tcp://a:1');
+    expect(counts.live('x', 3)).toEqual([]);
+    expect(counts.live('y', 3)).toEqual([]);
+  });
+});

@@ -15,6 +15,11 @@ interface Share {
  */
 export class SubscriptionCounts {
   private readonly shares = new Map<string, Map<string, Share>>();
+  /** The channels under each tag, while they have a share. */
+  private readonly tagged = new Map<string, Set<string>>();
+
+  /** @param tagsOf what to index a channel under, for {@link live}. */
+  constructor(private readonly tagsOf: (channel: string) => readonly string[] = () => []) {}
 
   /** Takes a `stream` packet read from `endpoint` at `now` (ms). */
   apply(endpoint: string, packet: SubscriptionPacket, now: number): void {
@@ -22,7 +27,7 @@ export class SubscriptionCounts {
     const channel = this.shares.get(packet.channel);
     if ('unavailable' in packet || packet.subscribers === 0) {
       channel?.delete(source);
-      if (channel?.size === 0) this.shares.delete(packet.channel);
+      if (channel?.size === 0) this.drop(packet.channel);
       return;
     }
     const share = {
@@ -30,15 +35,20 @@ export class SubscriptionCounts {
       streams: packet.subscribers,
       expiresAt: now + packet.ttlSeconds * 1000,
     };
-    if (channel) channel.set(source, share);
-    else this.shares.set(packet.channel, new Map([[source, share]]));
+    if (channel) return void channel.set(source, share);
+    this.shares.set(packet.channel, new Map([[source, share]]));
+    for (const tag of this.tagsOf(packet.channel)) {
+      const channels = this.tagged.get(tag);
+      if (channels) channels.add(packet.channel);
+      else this.tagged.set(tag, new Set([packet.channel]));
+    }
   }
 
   /** Forgets what `endpoint` said: its Pushpin is gone. */
   forget(endpoint: string): void {
     for (const [channel, shares] of this.shares) {
       for (const [source, share] of shares) if (share.endpoint === endpoint) shares.delete(source);
-      if (shares.size === 0) this.shares.delete(channel);
+      if (shares.size === 0) this.drop(channel);
     }
   }
 
@@ -57,7 +67,21 @@ export class SubscriptionCounts {
   sweep(now: number): void {
     for (const [channel, shares] of this.shares) {
       for (const [source, share] of shares) if (share.expiresAt <= now) shares.delete(source);
-      if (shares.size === 0) this.shares.delete(channel);
+      if (shares.size === 0) this.drop(channel);
+    }
+  }
+
+  /** The channels indexed under `tag` that some Pushpin holds as of `now`. */
+  live(tag: string, now: number): string[] {
+    return [...(this.tagged.get(tag) ?? [])].filter((channel) => this.streams([channel], now) > 0);
+  }
+
+  private drop(channel: string): void {
+    this.shares.delete(channel);
+    for (const tag of this.tagsOf(channel)) {
+      const channels = this.tagged.get(tag);
+      channels?.delete(channel);
+      if (channels?.size === 0) this.tagged.delete(tag);
     }
   }
 
