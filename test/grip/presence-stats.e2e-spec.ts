@@ -60,9 +60,14 @@ describe("presence from Pushpin's stats", () => {
     if (!pushpinInstalled()) throw new Error(PUSHPIN_INSTALL_HINT);
     db = await createTestDatabase();
     const port = await freePort();
+    // The first trusts its counts 3 s, the second 20 s, as configure.sh sets it.
     proxies = await Promise.all(
-      ['first', 'second'].map((name) =>
-        startPushpin({ backendPort: port, sigKey: `${name}-key-0123456789abcdefghijklmnopqrstuv` }),
+      [{ stats_subscription_ttl: 3 }, { stats_subscription_ttl: 20 }].map((settings, i) =>
+        startPushpin({
+          backendPort: port,
+          sigKey: `proxy-${i}-key-0123456789abcdefghijklmnopqrstuv`,
+          settings,
+        }),
       ),
     );
     app = await startHttpApp({
@@ -134,6 +139,22 @@ describe("presence from Pushpin's stats", () => {
     await settles({ churn: truth('churn'), side: truth('side') });
     close(...clients.keys());
     await settles({ churn: NOBODY, side: NOBODY });
+  });
+
+  it('stops counting a Pushpin that hangs with its connection open once its TTL lapses', async () => {
+    const [first, second] = proxies;
+    await open(first, 'ann', 'hang');
+    await open(second, 'bob', 'hang');
+    await settles({ hang: { streams: 2, users: ['ann', 'bob'] } });
+    first.freeze();
+    try {
+      // Nothing tells the app it went away but the TTL of its last counts, 3 s.
+      await settles({ hang: { streams: 1, users: ['bob'] } }, 3_500);
+    } finally {
+      first.thaw();
+    }
+    // Awake, it refreshes its counts within three quarters of its TTL.
+    await settles({ hang: { streams: 2, users: ['ann', 'bob'] } }, 5_000);
   });
 
   it("stops counting a killed Pushpin's streams within a second or two, and counts it again once up", async () => {

@@ -47,6 +47,12 @@ export interface RunningPushpin {
   kill(): Promise<void>;
   /** Starts it again on the same ports after `down`. */
   up(): Promise<void>;
+  /**
+   * Stops every Pushpin process (SIGSTOP) without closing a socket, as a
+   * host that hangs or drops off the network would, until `thaw`.
+   */
+  freeze(): void;
+  thaw(): void;
   logs(): Promise<string>;
 }
 
@@ -132,10 +138,18 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     await Promise.all([waitForPort(ports.http), waitForPort(ports.publish)]);
     await waitForHold(`http://127.0.0.1:${ports.http}${READY_PATH}`);
   };
+  let frozen = false;
+  const signal = (running: ChildProcess | undefined, name: 'SIGSTOP' | 'SIGCONT') => {
+    if (!running?.pid) throw new Error('Pushpin is not running');
+    for (const pid of [running.pid, ...processesOf(running.pid)]) process.kill(pid, name);
+    frozen = name === 'SIGSTOP';
+  };
   const stop = async () => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
+    // A frozen Pushpin would neither stop nor let its services go.
+    if (frozen) signal(running, 'SIGCONT');
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill('SIGTERM');
     const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
@@ -177,6 +191,8 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     down: stop,
     kill,
     up: launch,
+    freeze: () => signal(child, 'SIGSTOP'),
+    thaw: () => signal(child, 'SIGCONT'),
     logs: async () => {
       const { readdir } = await import('node:fs/promises');
       const files = await readdir(logdir);
