@@ -28,6 +28,7 @@ async function bootstrap(): Promise<void> {
       databaseUrl,
       publishKey: settings.publishKey,
       gripUrl: settings.gripUrl,
+      gripStats: settings.gripStats,
       demo: settings.demo,
       metrics: settings.metrics,
       maxStreams: settings.maxStreams,

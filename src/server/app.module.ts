@@ -11,6 +11,7 @@ export interface AppModuleSettings {
   readonly databaseUrl: string;
   readonly publishKey: string | undefined;
   readonly gripUrl: string | undefined;
+  readonly gripStats: readonly string[];
   readonly demo: boolean;
   readonly metrics: boolean;
   readonly maxStreams: number | undefined;
@@ -29,7 +30,14 @@ export class AppModule {
         EventStreamModule.forRoot({
           databaseUrl: settings.databaseUrl,
           migrate: true,
-          ...(settings.gripUrl ? { grip: { url: settings.gripUrl } } : {}),
+          ...(settings.gripUrl
+            ? {
+                grip: {
+                  url: settings.gripUrl,
+                  ...(settings.gripStats.length > 0 ? { stats: settings.gripStats } : {}),
+                },
+              }
+            : {}),
           ...(registry ? { metrics: { registry } } : {}),
           ...(settings.maxStreams ? { maxStreams: settings.maxStreams } : {}),
         }),

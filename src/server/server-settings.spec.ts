@@ -1,5 +1,27 @@
 import { readServerSettings } from './server-settings';
 
+describe('GRIP_STATS', () => {
+  const GRIP_URL = 'http://pushpin:5561/?iss=pushpin&key=k';
+
+  test('is none when unset or empty', () => {
+    expect(readServerSettings({ GRIP_URL }).gripStats).toEqual([]);
+    expect(readServerSettings({ GRIP_URL, GRIP_STATS: ' ' }).gripStats).toEqual([]);
+  });
+
+  test('lists comma-separated addresses, one per Pushpin', () => {
+    expect(
+      readServerSettings({ GRIP_URL, GRIP_STATS: 'tcp://pushpin:5564, tcp://pushpin-2:5564' })
+        .gripStats,
+    ).toEqual(['tcp://pushpin:5564', 'tcp://pushpin-2:5564']);
+  });
+
+  test('needs GRIP_URL', () => {
+    expect(() => readServerSettings({ GRIP_STATS: 'tcp://pushpin:5564' })).toThrow(
+      'GRIP_STATS needs GRIP_URL',
+    );
+  });
+});
+
 describe('EVENTSTREAM_MAX_STREAMS', () => {
   test('is the module default when unset or empty', () => {
     expect(readServerSettings({}).maxStreams).toBeUndefined();

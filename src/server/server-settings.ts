@@ -11,6 +11,8 @@ export interface ServerSettings {
   readonly publishKey: string | undefined;
   /** A GRIP proxy's publish URL with its key; unset: direct mode. */
   readonly gripUrl: string | undefined;
+  /** Pushpin stats sockets for presence counts (`GRIP_STATS`, comma-separated); empty: none. */
+  readonly gripStats: readonly string[];
   /** Serve the demo page at `/` and its endpoints (default on; `EVENTSTREAM_DEMO=off`). */
   readonly demo: boolean;
   /** Serve Prometheus metrics at `/metrics` (default off; `EVENTSTREAM_METRICS=on`). */
@@ -33,6 +35,7 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     dataDir: resolve(env.EVENTSTREAM_DATA_DIR || '.data'),
     publishKey: env.EVENTSTREAM_PUBLISH_KEY || undefined,
     gripUrl: env.GRIP_URL || undefined,
+    gripStats: readGripStats(env.GRIP_STATS, env.GRIP_URL),
     demo: readSwitch('EVENTSTREAM_DEMO', env.EVENTSTREAM_DEMO, true),
     metrics: readSwitch('EVENTSTREAM_METRICS', env.EVENTSTREAM_METRICS, false),
     jsonLogs: readLogFormat(env.EVENTSTREAM_LOG_FORMAT) === 'json',
@@ -47,6 +50,14 @@ function readPositiveInteger(name: string, value: string | undefined): number | 
     throw new Error(`${name} must be a whole number of at least 1, got "${value}"`);
   }
   return number;
+}
+
+function readGripStats(value: string | undefined, gripUrl: string | undefined): string[] {
+  const addresses = (value ?? '').split(',').map((address) => address.trim());
+  if (addresses.every((address) => address === '')) return [];
+  if (!gripUrl)
+    throw new Error('GRIP_STATS needs GRIP_URL: presence is read from Pushpin in GRIP mode');
+  return addresses.filter((address) => address !== '');
 }
 
 function readLogFormat(value: string | undefined): 'text' | 'json' {

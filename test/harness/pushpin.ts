@@ -36,6 +36,8 @@ export interface RunningPushpin {
   readonly publishUrl: string;
   /** A GRIP URL for the app: publish API plus the signature key. */
   readonly gripUrl: string;
+  /** Where it publishes its statistics (`stats_spec`), for `grip.stats`. */
+  readonly statsUrl: string;
   stop(): Promise<void>;
   /** Stops and starts it again on the same ports. */
   restart(): Promise<void>;
@@ -45,6 +47,12 @@ export interface RunningPushpin {
   kill(): Promise<void>;
   /** Starts it again on the same ports after `down`. */
   up(): Promise<void>;
+  /**
+   * Stops every Pushpin process (SIGSTOP) without closing a socket, as a
+   * host that hangs or drops off the network would, until `thaw`.
+   */
+  freeze(): void;
+  thaw(): void;
   logs(): Promise<string>;
 }
 
@@ -70,8 +78,9 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   const [rundir, logdir] = [join(dir, 'run'), join(dir, 'log')];
   await mkdir(rundir);
   await mkdir(logdir);
-  const [http, publish, pushIn, pushInSub, command] = await freePorts(5);
-  const ports = { http, publish, pushIn, pushInSub, command };
+  const [http, publish, pushIn, pushInSub, command, stats] = await freePorts(6);
+  const ports = { http, publish, pushIn, pushInSub, command, stats };
+  const statsUrl = `tcp://127.0.0.1:${ports.stats}`;
   const zurl = `ipc://${rundir}/pushpin-`;
   const config = (await readFile(STOCK_CONFIG, 'utf8'))
     .replace(/^rundir=.*$/m, `rundir=${rundir}`)
@@ -94,11 +103,24 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       ].join('\n'),
     );
   const configPath = join(dir, 'pushpin.conf');
-  await writeFile(configPath, withSettings(config, options.settings ?? {}));
+  await writeFile(configPath, config);
   // The settings docker-compose.yml gives Pushpin too: its sig key and routes.
   const routesPath = join(dir, 'routes');
   const backend = `127.0.0.1:${options.backendPort}`;
-  execFileSync('sh', [CONFIGURE, configPath, routesPath, backend, options.sigKey, '127.0.0.1']);
+  execFileSync('sh', [
+    CONFIGURE,
+    configPath,
+    routesPath,
+    backend,
+    options.sigKey,
+    '127.0.0.1',
+    statsUrl,
+  ]);
+  // After the project's settings, so that a suite may change those too.
+  await writeFile(
+    configPath,
+    withSettings(await readFile(configPath, 'utf8'), options.settings ?? {}),
+  );
   if (options.pathPrefix) {
     await writeFile(routesPath, `*,path_beg=${options.pathPrefix}/,replace_beg=/ ${backend}\n`);
   }
@@ -116,10 +138,18 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     await Promise.all([waitForPort(ports.http), waitForPort(ports.publish)]);
     await waitForHold(`http://127.0.0.1:${ports.http}${READY_PATH}`);
   };
+  let frozen = false;
+  const signal = (running: ChildProcess | undefined, name: 'SIGSTOP' | 'SIGCONT') => {
+    if (!running?.pid) throw new Error('Pushpin is not running');
+    for (const pid of [running.pid, ...processesOf(running.pid)]) process.kill(pid, name);
+    frozen = name === 'SIGSTOP';
+  };
   const stop = async () => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
+    // A frozen Pushpin would neither stop nor let its services go.
+    if (frozen) signal(running, 'SIGCONT');
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill('SIGTERM');
     const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
@@ -148,6 +178,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     url: `http://127.0.0.1:${ports.http}`,
     publishUrl: `http://127.0.0.1:${ports.publish}`,
     gripUrl: `http://127.0.0.1:${ports.publish}/?iss=pushpin&key=${options.sigKey}`,
+    statsUrl,
     stop: async () => {
       await stop();
       await new Promise((resolve) => readiness.server.close(resolve));
@@ -160,6 +191,8 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     down: stop,
     kill,
     up: launch,
+    freeze: () => signal(child, 'SIGSTOP'),
+    thaw: () => signal(child, 'SIGCONT'),
     logs: async () => {
       const { readdir } = await import('node:fs/promises');
       const files = await readdir(logdir);

@@ -30,6 +30,7 @@ describe.each([
     const { stdout } = await config({ ...env, PUSHPIN_SIG_KEY: SIG_KEY });
     expect(stdout).toContain(`PUSHPIN_SIG_KEY: ${SIG_KEY}`);
     expect(stdout).toContain(`GRIP_URL: http://pushpin:5561/?iss=pushpin&key=${SIG_KEY}`);
+    if (file === 'docker-compose.yml') expect(stdout).toContain('GRIP_STATS: tcp://pushpin:5564');
     // Only Pushpin's client port is published: the publish API stays inside.
     expect([...stdout.matchAll(/published: (\d+)/g)].map((m) => m[1])).toEqual(['7999']);
   });

@@ -10,12 +10,15 @@ import {
 } from './grip-keys';
 import { type GripProxy, parseGripUrl } from './grip-url';
 import { weakSecretReason } from './secret-strength';
+import { statsAddresses } from './stats/stats-address';
 
 /** The grip options, with the proxies, keys and link secret read from them. */
 export type GripSettings = Omit<
   Filled<GripOptions, GripOptionsWithoutDefault>,
-  'url' | 'linkSecret'
+  'url' | 'linkSecret' | 'stats'
 > & {
+  /** Pushpin stats sockets to count streams from; empty: none (`grip.stats`). */
+  readonly stats: readonly string[];
   readonly proxies: readonly GripProxy[];
   /** What may have signed a proxied request; none means none is trusted. */
   readonly verifiers: readonly SignatureVerifier[];
@@ -89,6 +92,7 @@ export function resolveGripSettings(
     publicPath,
     publishTimeoutMs,
     connectionSubscriptionMax,
+    stats: statsAddresses(options.stats),
   };
 }
 

@@ -1,3 +1,9 @@
+import { createHash } from 'node:crypto';
+
+const SINGLE_PREFIX = 'stream-';
+const COMPOSITE_PREFIX = 'events-';
+const LINK_PREFIX = 'link-';
+
 /**
  * Names as Pushpin sees them. Channel names become base64url after a
  * prefix, so nothing in them (`,` `;` `=` `%`, non-ASCII letters) can break
@@ -15,7 +21,7 @@
  * not need.
  */
 export function pushpinChannel(channel: string): string {
-  return `stream-${base64url(channel)}`;
+  return `${SINGLE_PREFIX}${base64url(channel)}`;
 }
 
 /**
@@ -26,7 +32,12 @@ export function pushpinChannel(channel: string): string {
  * instance's item recovers it through its next link.
  */
 export function pushpinCompositeChannel(channel: string): string {
-  return `events-${base64url(channel)}`;
+  return `${COMPOSITE_PREFIX}${base64url(channel)}`;
+}
+
+/** Whether Pushpin's channel `name` is one of a library channel's two names. */
+export function isPushpinStreamChannel(name: string): boolean {
+  return name.startsWith(SINGLE_PREFIX) || name.startsWith(COMPOSITE_PREFIX);
 }
 
 /** Whether a stream of `channels` holds the composite names, with the `build-id` filter. */
@@ -58,9 +69,35 @@ export function pushpinUserChannel(userId: string): string {
  * channel, their meta) went to other users' streams on the same channels
  * whenever their calls were in flight together, as when many clients
  * reconnect at once. With it, only one user's streams share a call.
+ *
+ * Its name also carries a digest of each of the stream's channels, so that
+ * Pushpin's stats, which count subscribers per channel name and know no
+ * user, tell which users hold streams on a channel (presence), at no cost
+ * of a subscription: `link-<base64url user>.<digest>.<digest>…`.
  */
-export function pushpinLinkChannel(userId: string): string {
-  return `link-${base64url(userId)}`;
+export function pushpinLinkChannel(userId: string, channels: readonly string[]): string {
+  return [`${LINK_PREFIX}${base64url(userId)}`, ...channels.map(channelDigest)].join('.');
+}
+
+/** The user and channel digests of a {@link pushpinLinkChannel} name; undefined for another name. */
+export function parsePushpinLinkChannel(
+  name: string,
+): { readonly userId: string; readonly digests: readonly string[] } | undefined {
+  if (!name.startsWith(LINK_PREFIX)) return undefined;
+  const [user, ...digests] = name.slice(LINK_PREFIX.length).split('.');
+  // A name without digests was held by a version before presence.
+  if (digests.length === 0 || !/^[A-Za-z0-9_-]*$/.test(user)) return undefined;
+  return { userId: Buffer.from(user, 'base64url').toString('utf8'), digests };
+}
+
+/**
+ * 66 bits of SHA-256 of the channel name, base64url: short enough that a
+ * stream of many long channels keeps a short link channel name (Pushpin
+ * repeats it in the `Grip-Last` header of every next-link call), long
+ * enough that two channels of one user never collide in practice.
+ */
+export function channelDigest(channel: string): string {
+  return createHash('sha256').update(channel, 'utf8').digest('base64url').slice(0, 11);
 }
 
 /** Escapes text for content and meta that Pushpin runs through its `%` formatter. */

@@ -1,5 +1,6 @@
-import { IsIn, IsString, Matches } from 'class-validator';
+import { IsIn, IsString, Matches, ValidateBy } from 'class-validator';
 import { IntRange, Optional, Satisfies, shown } from '../options/option-rules';
+import { statsProblem } from './stats/stats-address';
 
 /**
  * Channels a held stream subscribes to besides its own: its user's
@@ -15,7 +16,7 @@ export const SUBSCRIPTIONS_BESIDES_CHANNELS = 2;
 export const GRIP_MAX_DATA_BYTES = 64 * 1024;
 
 /** The grip options declared without a default (their absence has a meaning). */
-export type GripOptionsWithoutDefault = 'publicPath' | 'linkSecret';
+export type GripOptionsWithoutDefault = 'publicPath' | 'linkSecret' | 'stats';
 
 /** Options of GRIP mode: Pushpin (or another GRIP proxy) holds the streams. */
 export class GripOptions {
@@ -81,4 +82,20 @@ export class GripOptions {
   @Optional()
   @IntRange(100_000, SUBSCRIPTIONS_BESIDES_CHANNELS + 1)
   connectionSubscriptionMax?: number = 20;
+
+  /**
+   * Where each Pushpin publishes its statistics (its `stats_spec`, bound on
+   * an address the app reaches): a ZeroMQ address, `tcp://host:port` or
+   * `ipc://path`, or an array of them, one per Pushpin. Presence counts the
+   * streams they hold. Needs the `zeromq` package. Default: none.
+   */
+  @Optional()
+  @ValidateBy({
+    name: 'isStatsAddresses',
+    validator: {
+      validate: (value: unknown) => statsProblem(value) === undefined,
+      defaultMessage: (args) => `stats ${statsProblem(args?.value)}`,
+    },
+  })
+  stats?: string | readonly string[];
 }

@@ -152,7 +152,7 @@ export class GripResponder {
       parts.push(`${pushpinUserChannel(userId)}; filter=require-sub`);
       // Last: should Pushpin's connection_subscription_max cut the list,
       // this is the one to lose.
-      parts.push(`${pushpinLinkChannel(userId)}; prev-id=0`);
+      parts.push(`${pushpinLinkChannel(userId, channels)}; prev-id=0`);
     }
     return parts.join(', ');
   }

@@ -624,6 +624,12 @@ describe('resolveOptions', () => {
       [{ url: [] }, /grip.url must be a GRIP URL string or a non-empty array/],
       [{ url: 42 }, /grip.url must be a GRIP URL string or a non-empty array/],
       [{ url: 'pushpin:5561' }, /grip.url: must be an http:\/\/ or https:\/\/ URL/],
+      [{ stats: 'pushpin:5564' }, /grip.stats must be a ZeroMQ address .*, got "pushpin:5564"/],
+      [{ stats: 'tcp://*:5564' }, /grip.stats must be a ZeroMQ address .*, got "tcp:\/\/\*:5564"/],
+      [{ stats: 'tcp://pushpin:70000' }, /grip.stats must be a ZeroMQ address/],
+      [{ stats: 'ipc://' }, /grip.stats must be a ZeroMQ address/],
+      [{ stats: [] }, /grip.stats must be .* non-empty array of them, got an empty array/],
+      [{ stats: ['tcp://a:1', 42] }, /grip.stats must be a ZeroMQ address .*; item 1 is 42/],
     ])('refuses %j', (given, message) => {
       expect(problemsOf(withGrip({ url: PUSHPIN, ...given })).join('\n')).toMatch(message);
     });
@@ -660,6 +666,15 @@ describe('resolveOptions', () => {
       expect(config.grip?.verifiers).toEqual([
         expect.objectContaining({ algorithms: ['ES256'], issuer: 'fastly:s1' }),
       ]);
+    });
+
+    test('reads the stats sockets as a list, none when not given', () => {
+      expect(resolveOptions(withGrip({ url: PUSHPIN })).grip?.stats).toEqual([]);
+      expect(
+        resolveOptions(withGrip({ url: PUSHPIN, stats: 'tcp://pushpin:5564' })).grip?.stats,
+      ).toEqual(['tcp://pushpin:5564']);
+      const both = ['tcp://[::1]:5564', 'ipc:///run/pushpin/pushpin-stats'];
+      expect(resolveOptions(withGrip({ url: PUSHPIN, stats: both })).grip?.stats).toEqual(both);
     });
 
     test("derives the link secret from Pushpin's key, never equal to it", () => {
