@@ -18,6 +18,7 @@ import { DirectDelivery } from '../direct/direct-delivery';
 import { ProxyRequestRefusedError } from '../errors/eventstream.errors';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import type { EventStreamConfig } from '../options/eventstream-config';
+import type { ChannelPresence } from '../presence/channel-presence';
 import { streamChannels } from '../events/event-rules';
 import { parseEventPosition } from '../sse/event-position';
 import type { GripSettings } from './grip-config';
@@ -95,6 +96,11 @@ export class GripDelivery implements EventDelivery {
       this.direct.permissionChanged(userId, channel),
       this.revokeHeldByProxy(userId, channel),
     ]);
+  }
+
+  presence(channel: string): Promise<ChannelPresence> {
+    // The direct part only; the proxy's part is added from Pushpin's stats.
+    return this.direct.presence(channel);
   }
 
   async checkDependencies(): Promise<readonly DeliveryDependency[]> {
