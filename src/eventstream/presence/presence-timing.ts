@@ -3,6 +3,13 @@
  * states the bounds they give).
  */
 
+/**
+ * Changes are written this long after the first of them, together: under
+ * churn an instance writes at most about 20 times a second, whatever the
+ * number of streams opening and closing.
+ */
+export const PRESENCE_WRITE_DELAY_MS = 50;
+
 /** Each instance renews its lease this often, and reaps expired ones. */
 export const PRESENCE_HEARTBEAT_MS = 5_000;
 

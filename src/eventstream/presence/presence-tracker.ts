@@ -15,7 +15,12 @@ import {
   announcingChannels,
 } from './announcing-channels';
 import type { ChannelPresence } from './channel-presence';
-import { PRESENCE_HEARTBEAT_MS, PRESENCE_LEAVE_DELAY_MS, PRESENCE_TTL_MS } from './presence-timing';
+import {
+  PRESENCE_HEARTBEAT_MS,
+  PRESENCE_LEAVE_DELAY_MS,
+  PRESENCE_TTL_MS,
+  PRESENCE_WRITE_DELAY_MS,
+} from './presence-timing';
 
 /** Streams whose user is unknown are kept under this id. */
 const UNKNOWN_USER = '';
@@ -27,8 +32,9 @@ const keyOf = (channel: string, userId: string) => `${channel}\n${userId}`;
  * This instance's open streams per channel and user (direct mode), and its
  * share of them in the {@link PresenceStore}. Opens and closes change the
  * counts in memory at once; a write carries every key changed since the
- * last one, one write at a time, so a burst of opens is a few round trips
- * rather than one per stream. A heartbeat renews the lease that keeps the
+ * last one, one write at a time and at most one per
+ * PRESENCE_WRITE_DELAY_MS, so a burst of opens is a few round trips rather
+ * than one per stream. A heartbeat renews the lease that keeps the
  * shares counted, and reaps instances that stopped renewing theirs.
  */
 @Injectable()
@@ -167,18 +173,19 @@ export class PresenceTracker {
     this.kick();
   }
 
-  /** Queues a write of what changed, unless one is queued and not yet started. */
+  /** Queues writes of what changes, unless they are queued already. */
   private kick(): void {
     if (this.draining || this.stopped) return;
     this.draining = true;
-    this.chain = this.chain
-      .then(() => new Promise((resolve) => setImmediate(resolve)))
-      .then(() => this.drain());
+    this.chain = this.chain.then(() => this.drain());
   }
 
+  /** Writes what changed, a delay after the first change, until nothing has. */
   private async drain(): Promise<void> {
     try {
-      while (this.dirty.size > 0 && !this.stopped) {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, PRESENCE_WRITE_DELAY_MS));
+        if (this.stopped || this.dirty.size === 0) return;
         if (!(await this.write(PRESENCE_TTL_MS))) return;
       }
     } finally {

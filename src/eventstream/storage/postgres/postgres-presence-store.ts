@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type {
   PresenceAnnouncer,
   PresenceChange,
@@ -152,42 +153,53 @@ export class PostgresPresenceStore implements PresenceStore {
     if (keys.length === 0) return [];
     const channels = keys.map((key) => key.channel);
     const users = keys.map((key) => key.userId);
-    let client;
+    let client: PoolClient;
     try {
       client = await this.database.pool.connect();
     } catch (error) {
       throw toStoreError('settle presence', error);
     }
+    let changes: PresenceChange[];
     try {
-      await client.query('BEGIN');
-      await client.query(this.lockSql, [`presence:${this.database.schema}:`, channels, users]);
-      const { rows } = await client.query<KeyState>(this.stateSql, [channels, users]);
-      const changes: PresenceChange[] = [];
-      for (const row of rows) {
-        if (row.present === row.announced) continue;
-        const action = row.present ? 'join' : 'leave';
-        changes.push({ channel: row.channel, userId: row.user_id, action });
-      }
-      if (changes.length === 0) {
-        await client.query('COMMIT');
-        return [];
-      }
-      for (const [sql, action] of [
-        [this.joinSql, 'join'],
-        [this.leaveSql, 'leave'],
-      ] as const) {
-        const some = changes.filter((change) => change.action === action);
-        if (some.length === 0) continue;
-        await client.query(sql, [some.map((c) => c.channel), some.map((c) => c.userId)]);
-      }
-      await announce(changes, client);
-      await client.query('COMMIT');
-      return changes;
+      changes = await this.settleIn(client, channels, users, announce);
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that cannot roll back is not given back to the pool.
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      client.release(!rolledBack);
       throw toStoreError('settle presence', error);
-    } finally {
-      client.release();
     }
+    client.release();
+    return changes;
+  }
+
+  private async settleIn(
+    client: PoolClient,
+    channels: readonly string[],
+    users: readonly string[],
+    announce: PresenceAnnouncer,
+  ): Promise<PresenceChange[]> {
+    await client.query('BEGIN');
+    await client.query(this.lockSql, [`presence:${this.database.schema}:`, channels, users]);
+    const { rows } = await client.query<KeyState>(this.stateSql, [channels, users]);
+    const changes: PresenceChange[] = [];
+    for (const row of rows) {
+      if (row.present === row.announced) continue;
+      const action = row.present ? 'join' : 'leave';
+      changes.push({ channel: row.channel, userId: row.user_id, action });
+    }
+    for (const [sql, action] of [
+      [this.joinSql, 'join'],
+      [this.leaveSql, 'leave'],
+    ] as const) {
+      const some = changes.filter((change) => change.action === action);
+      if (some.length === 0) continue;
+      await client.query(sql, [some.map((c) => c.channel), some.map((c) => c.userId)]);
+    }
+    if (changes.length > 0) await announce(changes, client);
+    await client.query('COMMIT');
+    return changes;
   }
 }
