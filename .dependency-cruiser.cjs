@@ -23,10 +23,19 @@ module.exports = {
     },
     {
       name: 'ports-are-abstract',
-      comment: 'The delivery port declares types and a token only.',
+      comment:
+        'The delivery port declares types and a token only (and answers presence in the public type).',
       severity: 'error',
       from: { path: `${LIB}delivery/` },
-      to: { path: '^src/', pathNot: `${LIB}delivery/` },
+      to: { path: '^src/', pathNot: [`${LIB}delivery/`, `${LIB}presence/channel-presence\\.ts$`] },
+    },
+    {
+      name: 'presence-below-delivery-modes',
+      comment:
+        'Presence counts what direct delivery holds and announces through the service; it knows no mode.',
+      severity: 'error',
+      from: { path: `${LIB}presence/` },
+      to: { path: `${LIB}(delivery|direct|grip|http|app-streams)/` },
     },
     {
       name: 'direct-knows-no-grip',

@@ -18,6 +18,7 @@ export default defineConfig({
           { text: 'Sending events', link: '/sending' },
           { text: 'The events endpoint', link: '/endpoint' },
           { text: 'History', link: '/history' },
+          { text: 'Presence', link: '/presence' },
           { text: 'The browser client', link: '/client' },
           { text: 'Authorization and revocation', link: '/authorization' },
           { text: 'Streams from app code', link: '/app-streams' },

@@ -28,6 +28,11 @@ import { CHANGE_FEED } from './storage/change-feed.interface';
 import { EventDatabase } from './storage/postgres/event-database';
 import { PostgresChangeFeed } from './storage/postgres/postgres-change-feed';
 import { PostgresEventStore } from './storage/postgres/postgres-event-store';
+import { PostgresPresenceStore } from './storage/postgres/postgres-presence-store';
+import { PRESENCE_STORE } from './storage/presence-store.interface';
+import { PresenceTracker } from './presence/presence-tracker';
+import { PresenceAnnouncements } from './presence/presence-announcements';
+import { EventPresenceResponder } from './http/event-presence-responder';
 
 /**
  * Persistent, replayable event streams for Nest.
@@ -77,6 +82,13 @@ import { PostgresEventStore } from './storage/postgres/postgres-event-store';
       useFactory: (config: EventStreamConfig) => config.onConnect,
       inject: [EVENTSTREAM_CONFIG],
     },
+    {
+      provide: PRESENCE_STORE,
+      useFactory: (database: EventDatabase) => new PostgresPresenceStore(database),
+      inject: [EventDatabase],
+    },
+    PresenceTracker,
+    PresenceAnnouncements,
     StreamHub,
     DirectDelivery,
     GripPublisher,
@@ -96,6 +108,7 @@ import { PostgresEventStore } from './storage/postgres/postgres-event-store';
     StreamSlots,
     EventStreamResponder,
     EventHistoryResponder,
+    EventPresenceResponder,
     AppStreams,
   ],
   exports: [

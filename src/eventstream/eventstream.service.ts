@@ -30,6 +30,7 @@ import type {
 } from './events/event-map';
 import { assertValidPayload } from './events/payload-validation';
 import { assertValidIdempotencyKey } from './events/idempotency-key';
+import type { ChannelPresence } from './presence/channel-presence';
 
 type AnyEventInput = EventInput<EventMap>;
 
@@ -234,6 +235,23 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
   async getCurrentSeq(channel: string): Promise<number> {
     assertValidChannel(channel, this.config.limits);
     return (await this.store.headSeqs([channel])).get(channel) ?? 0;
+  }
+
+  /**
+   * Who is on a channel: its open streams on every instance, and the
+   * distinct users of those whose user is known (`identifyUser`), sorted.
+   * Direct mode counts other instances' streams as of their last write
+   * (within milliseconds, or a few seconds while the database is slow); an
+   * instance that died stops counting within 15 s.
+   *
+   * @example
+   * ```ts
+   * const { streams, users } = await events.getPresence('room-lobby');
+   * ```
+   */
+  async getPresence(channel: string): Promise<ChannelPresence> {
+    assertValidChannel(channel, this.config.limits);
+    return this.delivery.presence(channel);
   }
 
   /**

@@ -9,6 +9,7 @@ export { EventStreamModule } from './eventstream.module';
 export type {
   CorsOptions,
   EventStreamModuleOptions,
+  PresenceOptions,
   RetentionOptions,
   StreamsPerClientOptions,
 } from './options/eventstream-options';
@@ -24,6 +25,8 @@ export {
   type LatestEventsPage,
   type SendOptions,
 } from './eventstream.service';
+export type { ChannelPresence } from './presence/channel-presence';
+export type { PresenceEventData } from './presence/presence-announcements';
 export type {
   EventStreamTransaction,
   PgTransactionClient,

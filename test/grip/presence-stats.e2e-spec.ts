@@ -1,4 +1,3 @@
-import { PushpinStats } from '../../src/eventstream/grip/stats/pushpin-stats';
 import { freePort } from '../../src/server/free-port';
 import { startHttpApp, type HttpApp } from '../harness/http-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
@@ -12,7 +11,7 @@ import { SseRecorder } from '../harness/sse-client';
 import { userFromHeader } from '../harness/test-user';
 import { waitFor } from '../harness/wait';
 
-type Presence = { streams: number; users: string[] };
+type Presence = { streams: number; users: readonly string[] };
 const NOBODY: Presence = { streams: 0, users: [] };
 
 /**
@@ -24,7 +23,6 @@ describe("presence from Pushpin's stats", () => {
   let db: TestDatabase;
   let proxies: RunningPushpin[] = [];
   let app: HttpApp;
-  let stats: PushpinStats;
   /** The open clients, with their users (undefined: anonymous) and channels. */
   const clients = new Map<SseRecorder, { user?: string; channels: string[] }>();
 
@@ -48,12 +46,24 @@ describe("presence from Pushpin's stats", () => {
     const users = on.map((c) => c.user).filter((u): u is string => u !== undefined);
     return { streams: on.length, users: [...new Set(users)].sort() };
   };
+  /** Presence as the app answers it, channel by channel. */
+  const read = async (channels: string[]) =>
+    Object.fromEntries(
+      await Promise.all(
+        channels.map(async (c) => {
+          const { streams, users } = await app.events.getPresence(c);
+          return [c, { streams, users }] as const;
+        }),
+      ),
+    );
   /** Waits for presence to read `expected`, channel by channel. */
   const settles = async (expected: Record<string, Presence>, timeoutMs = 10_000) => {
-    const read = () => Object.fromEntries(Object.keys(expected).map((c) => [c, stats.presence(c)]));
-    await waitFor(() => JSON.stringify(read()) === JSON.stringify(expected), timeoutMs).catch(() =>
-      expect(read()).toEqual(expected),
-    );
+    const channels = Object.keys(expected);
+    let last: Record<string, Presence> = {};
+    await waitFor(async () => {
+      last = await read(channels);
+      return JSON.stringify(last) === JSON.stringify(expected);
+    }, timeoutMs).catch(() => expect(last).toEqual(expected));
   };
 
   beforeAll(async () => {
@@ -75,16 +85,13 @@ describe("presence from Pushpin's stats", () => {
       options: {
         databaseUrl: db.url,
         resolveUser: userFromHeader,
-        grip: { url: proxies.map((p) => p.gripUrl) },
+        grip: { url: proxies.map((p) => p.gripUrl), stats: proxies.map((p) => p.statsUrl) },
       },
     });
-    stats = new PushpinStats(proxies.map((p) => p.statsUrl));
-    stats.start();
   });
   afterEach(() => close(...clients.keys()));
   afterAll(async () => {
     close(...clients.keys());
-    await stats?.stop();
     await app?.close();
     await Promise.all(proxies.map((p) => p.stop()));
     await db?.drop();
@@ -114,6 +121,17 @@ describe("presence from Pushpin's stats", () => {
     });
     close(...alone.slice(1), mixed[0]);
     await settles({ room: NOBODY, hall: NOBODY });
+  });
+
+  it('adds the streams the app holds itself (unsigned requests) and answers GET /events/presence', async () => {
+    await open(proxies[0], 'ann', 'both');
+    const direct = new SseRecorder(app.streamUrl('channel=both'), { headers: { 'x-user': 'dan' } });
+    clients.set(direct, { user: 'dan', channels: ['both'] });
+    await direct.until((c) => c.opens >= 1);
+    await settles({ both: { streams: 2, users: ['ann', 'dan'] } });
+    const reply = await fetch(`${app.baseUrl}/events/presence?channel=both`);
+    expect(reply.status).toBe(200);
+    expect(await reply.json()).toEqual({ channel: 'both', streams: 2, users: ['ann', 'dan'] });
   });
 
   it('settles to the truth after hundreds of clients came and went', async () => {

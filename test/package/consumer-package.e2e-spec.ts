@@ -96,6 +96,7 @@ describe('the built package, used as an application uses it', () => {
         'prisma/migrations/migration_lock.toml',
         'prisma/migrations/20261123000000_init/migration.sql',
         'prisma/migrations/20261207000000_idempotency_keys/migration.sql',
+        'prisma/migrations/20261208000000_presence/migration.sql',
         'README.md',
       ]),
     );

@@ -109,6 +109,9 @@ describe('migrations', () => {
       'channels',
       'events',
       'idempotency_keys',
+      'presence_announced',
+      'presence_instances',
+      'presence_streams',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChannelPresence } from '../presence/channel-presence';
 import type { AppendTicket, CommittedEvent } from './committed-event';
 
 /** The Node request and response of a stream. */
@@ -79,6 +80,8 @@ export interface EventDelivery {
    * part is done.
    */
   permissionChanged(userId: string, channel: string): Promise<void>;
+  /** The streams open on `channel`, on every instance, and their known users. */
+  presence(channel: string): Promise<ChannelPresence>;
   /** Checks what delivery depends on besides the database. */
   checkDependencies(): Promise<readonly DeliveryDependency[]>;
 }

@@ -7,6 +7,8 @@ import type {
   StreamHolder,
 } from '../delivery/event-delivery.interface';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
+import type { ChannelPresence } from '../presence/channel-presence';
+import { PresenceTracker } from '../presence/presence-tracker';
 import { CHANGE_FEED, type ChangeFeed } from '../storage/change-feed.interface';
 import { StreamHub } from './stream-hub';
 
@@ -24,6 +26,7 @@ export class DirectDelivery implements EventDelivery, StreamHolder {
     private readonly hub: StreamHub,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     private readonly metrics: EventStreamMetrics,
+    private readonly tracker: PresenceTracker,
   ) {}
 
   holderFor(): Promise<StreamHolder> {
@@ -69,6 +72,10 @@ export class DirectDelivery implements EventDelivery, StreamHolder {
       this.hub.recheck(userId, channel),
       this.feed.announcePermissionChange(userId, channel),
     ]);
+  }
+
+  presence(channel: string): Promise<ChannelPresence> {
+    return this.tracker.read(channel);
   }
 
   checkDependencies(): Promise<readonly DeliveryDependency[]> {

@@ -15,6 +15,7 @@ import {
 } from '../storage/change-feed.interface';
 import { EVENT_STORE, type EventStore } from '../storage/event-store.interface';
 import { EventStreamMetrics } from '../metrics/eventstream-metrics';
+import { PresenceTracker } from '../presence/presence-tracker';
 import type { StreamCloseReason } from '../sse/stream-session';
 import { SharedReads } from './shared-reads';
 import { StreamConnection } from './stream-connection';
@@ -48,6 +49,7 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
     metrics: EventStreamMetrics,
+    private readonly presence: PresenceTracker,
   ) {
     this.reads = new SharedReads(store);
     metrics.countOpenStreams(() => this.size);
@@ -133,15 +135,17 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
   }
 
   // Before, not on, shutdown: the HTTP server only finishes closing once
-  // every open stream has ended.
-  beforeApplicationShutdown(): void {
+  // every open stream has ended, and presence is written while the pool is open.
+  async beforeApplicationShutdown(): Promise<void> {
     this.unsubscribe?.();
     clearInterval(this.resyncTimer);
     for (const stream of this.all) stream.close('shutdown');
+    await this.presence.stop();
   }
 
   private add(connection: StreamConnection): void {
     this.all.add(connection);
+    this.presence.opened(connection.channels, connection.userId);
     for (const channel of connection.channels) addTo(this.byChannel, channel, connection);
     if (connection.userId !== undefined) addTo(this.byUser, connection.userId, connection);
   }
@@ -151,7 +155,9 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
     this.remove(connection, reason);
 
   private remove(connection: StreamConnection, reason: StreamCloseReason): void {
-    this.all.delete(connection);
+    // A stream that failed to start is removed, then closes.
+    if (!this.all.delete(connection)) return;
+    this.presence.closed(connection.channels, connection.userId);
     for (const channel of connection.channels) removeFrom(this.byChannel, channel, connection);
     if (connection.userId !== undefined) removeFrom(this.byUser, connection.userId, connection);
     if (reason === 'slow-client' || reason === 'error') {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { assertCanRead, authorize } from '../auth/authorize';
@@ -18,6 +18,7 @@ import { DirectDelivery } from '../direct/direct-delivery';
 import { ProxyRequestRefusedError } from '../errors/eventstream.errors';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import type { EventStreamConfig } from '../options/eventstream-config';
+import type { ChannelPresence } from '../presence/channel-presence';
 import { streamChannels } from '../events/event-rules';
 import { parseEventPosition } from '../sse/event-position';
 import type { GripSettings } from './grip-config';
@@ -27,6 +28,7 @@ import { GripPublisher } from './grip-publisher';
 import { GripResponder } from './grip-responder';
 import { isProxied } from './grip-signature';
 import { verifyNextLink } from './next-link-token';
+import { PushpinStats } from './stats/pushpin-stats';
 
 /**
  * GRIP delivery: streams whose request carries a valid `Grip-Sig` are
@@ -35,8 +37,10 @@ import { verifyNextLink } from './next-link-token';
  * says.
  */
 @Injectable()
-export class GripDelivery implements EventDelivery {
+export class GripDelivery implements EventDelivery, OnModuleInit, OnApplicationShutdown {
   readonly escapesPercent = true;
+  /** Who the proxies hold, where `grip.stats` names their stats sockets. */
+  private readonly stats: PushpinStats | undefined;
   private readonly proxy: StreamHolder = {
     local: false,
     open: (stream) => this.openAtProxy(stream),
@@ -50,7 +54,19 @@ export class GripDelivery implements EventDelivery {
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
-  ) {}
+  ) {
+    const endpoints = config.grip?.stats ?? [];
+    this.stats = endpoints.length > 0 ? new PushpinStats(endpoints) : undefined;
+  }
+
+  /** Starts reading the proxies' stats; fails start-up when `zeromq` is missing. */
+  onModuleInit(): void {
+    this.stats?.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stats?.stop();
+  }
 
   private get grip(): GripSettings {
     const { grip } = this.config;
@@ -95,6 +111,22 @@ export class GripDelivery implements EventDelivery {
       this.direct.permissionChanged(userId, channel),
       this.revokeHeldByProxy(userId, channel),
     ]);
+  }
+
+  /**
+   * The streams this app's instances hold directly (unsigned requests), and
+   * those the proxies hold as their stats tell; without `grip.stats`, the
+   * former only.
+   */
+  async presence(channel: string): Promise<ChannelPresence> {
+    const direct = await this.direct.presence(channel);
+    if (!this.stats) return direct;
+    const held = this.stats.presence(channel);
+    return {
+      channel,
+      streams: direct.streams + held.streams,
+      users: [...new Set([...direct.users, ...held.users])].sort(),
+    };
   }
 
   async checkDependencies(): Promise<readonly DeliveryDependency[]> {

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { assertCanRead } from '../auth/authorize';
 import {
   type ChannelAuthorizer,
   EVENTSTREAM_AUTHORIZER,
@@ -12,9 +11,9 @@ import {
 } from '../eventstream.service';
 import { formatEventId } from '../events/event-id';
 import type { EventStreamConfig } from '../options/eventstream-config';
-import { answerPreflight, applyCors } from './cors';
-import { writeErrorResponse } from './error-response';
-import { HistoryQueryDto } from './history-query.dto';
+import { serveChannelRead } from './channel-read';
+import { answerPreflight } from './cors';
+import { type HistoryQuery, HistoryQueryDto } from './history-query.dto';
 import { nodeHttp } from './node-http';
 
 /** The JSON body of a history page. */
@@ -49,40 +48,37 @@ export class EventHistoryResponder {
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
   ) {}
 
-  async serve(request: object, response: object, options: ServeHistoryOptions = {}): Promise<void> {
-    const http = nodeHttp(request, response);
-    try {
-      applyCors(this.config.cors, http.request, http.response);
-      const query = HistoryQueryDto.fromUrl(http.request.url);
+  serve(request: object, response: object, options: ServeHistoryOptions = {}): Promise<void> {
+    const parse = (url: string | undefined) => {
+      const query = HistoryQueryDto.fromUrl(url);
       if (options.channel !== undefined) query.channel = options.channel;
-      const { channel, after, before, limit } = query.parse();
-      const user = this.config.resolveUser(request);
-      await assertCanRead(this.authorizer, user, [channel], request);
-      const page =
-        after === undefined
-          ? await this.events.getLatestEvents(channel, { before, limit })
-          : await this.readOn(channel, after, limit);
-      const body: HistoryPageBody = {
-        channel,
-        events: page.events.map(({ id, seq, type, data, createdAt }) => ({
-          id,
-          seq,
-          type,
-          data,
-          createdAt,
-        })),
-        lastEventId: formatEventId(channel, page.cursor),
-        headSeq: page.headSeq,
-        hasMore: page.hasMore,
-        hasOlder: page.hasOlder,
-      };
-      http.response.statusCode = 200;
-      http.response.setHeader('Content-Type', 'application/json; charset=utf-8');
-      http.response.setHeader('Cache-Control', 'no-store');
-      http.response.end(JSON.stringify(body));
-    } catch (error) {
-      writeErrorResponse(http.request, http.response, error);
-    }
+      return query.parse();
+    };
+    const { config, authorizer } = this;
+    return serveChannelRead({ config, authorizer }, request, response, parse, (query) =>
+      this.read(query),
+    );
+  }
+
+  private async read({ channel, after, before, limit }: HistoryQuery): Promise<HistoryPageBody> {
+    const page =
+      after === undefined
+        ? await this.events.getLatestEvents(channel, { before, limit })
+        : await this.readOn(channel, after, limit);
+    return {
+      channel,
+      events: page.events.map(({ id, seq, type, data, createdAt }) => ({
+        id,
+        seq,
+        type,
+        data,
+        createdAt,
+      })),
+      lastEventId: formatEventId(channel, page.cursor),
+      headSeq: page.headSeq,
+      hasMore: page.hasMore,
+      hasOlder: page.hasOlder,
+    };
   }
 
   private async readOn(channel: string, after: number, limit: number): Promise<LatestEventsPage> {

@@ -1,13 +1,15 @@
 import { Controller, Get, Options, Param, Req, Res, type Type } from '@nestjs/common';
 import { serveClientScript } from './client-script';
 import { EventHistoryResponder } from './event-history-responder';
+import { EventPresenceResponder } from './event-presence-responder';
 import { EventStreamResponder } from './event-stream-responder';
 import { nodeHttp } from './node-http';
 
 /**
  * The built-in routes at the path the module was given: the stream,
- * `GET /<path>?channel=…`, its history, `GET /<path>/history?channel=…`, and
- * the browser client, `GET /<path>/client/index.js`.
+ * `GET /<path>?channel=…`, its history, `GET /<path>/history?channel=…`, who
+ * is on it, `GET /<path>/presence?channel=…`, and the browser client,
+ * `GET /<path>/client/index.js`.
  */
 export function createEventsController(path: string): Type<unknown> {
   @Controller(path)
@@ -15,6 +17,7 @@ export function createEventsController(path: string): Type<unknown> {
     constructor(
       private readonly responder: EventStreamResponder,
       private readonly history: EventHistoryResponder,
+      private readonly presence: EventPresenceResponder,
     ) {}
 
     @Get()
@@ -46,6 +49,16 @@ export function createEventsController(path: string): Type<unknown> {
     @Options('history')
     historyPreflight(@Req() request: object, @Res() response: object): void {
       this.history.preflight(request, response);
+    }
+
+    @Get('presence')
+    who(@Req() request: object, @Res() response: object): Promise<void> {
+      return this.presence.serve(request, response);
+    }
+
+    @Options('presence')
+    presencePreflight(@Req() request: object, @Res() response: object): void {
+      this.presence.preflight(request, response);
     }
   }
   return EventsController;

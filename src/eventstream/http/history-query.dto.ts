@@ -12,6 +12,14 @@ const SEQ = /^[0-9]{1,15}$/;
 const LIMIT = /^[0-9]{1,4}$/;
 export const MAX_HISTORY_LIMIT = 1000;
 
+/** A history query, parsed. */
+export interface HistoryQuery {
+  readonly channel: string;
+  readonly after?: number;
+  readonly before?: number;
+  readonly limit: number;
+}
+
 /** The query of a history request: `?channel=NAME[&after=SEQ|&before=SEQ][&limit=N]`. */
 export class HistoryQueryDto {
   @IsString({ message: 'give one channel: ?channel=NAME' })
@@ -49,7 +57,7 @@ export class HistoryQueryDto {
   }
 
   /** The query as numbers; throws InvalidChannelError or InvalidQueryError. */
-  parse(): { channel: string; after?: number; before?: number; limit: number } {
+  parse(): HistoryQuery {
     const problems = validateSync(this);
     const channelProblem = problems.find((p) => p.property === 'channel');
     if (channelProblem) {

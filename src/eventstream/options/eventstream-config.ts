@@ -6,6 +6,7 @@ import type { MetricsOptions } from '../metrics/metrics-options';
 import type {
   CorsOptions,
   EventStreamModuleOptions,
+  PresenceOptions,
   RetentionOptions,
   StreamsPerClientOptions,
 } from './eventstream-options';
@@ -32,6 +33,7 @@ interface ResolvedOptions {
   readonly maxStreams: number;
   readonly maxStreamsPerClient: Readonly<Required<StreamsPerClientOptions>> | null;
   readonly cors: Readonly<Required<CorsOptions>> | null;
+  readonly presence: Readonly<Required<PresenceOptions>>;
   readonly grip: GripSettings | null;
   /** `null` when off. */
   readonly metrics: Readonly<Required<MetricsOptions>> | null;

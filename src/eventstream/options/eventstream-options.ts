@@ -20,6 +20,7 @@ import {
 } from '../auth/user-identity';
 import { NoInitialEvents, type StreamConnectHook } from '../connect/stream-connect-hook.interface';
 import { EventLimits } from '../events/event-limits';
+import { CHANNEL_RULE_TEXT, hasChannelCharacters } from '../events/event-rules';
 import { GripOptions } from '../grip/grip-options';
 import { clientAddress } from '../limits/client-address';
 import { MetricsOptions } from '../metrics/metrics-options';
@@ -107,6 +108,30 @@ export class StreamsPerClientOptions {
   @Optional()
   @Satisfies('isFunction', isFunction, 'key must be a function of the request returning a string')
   key?: (request: object) => string = clientAddress;
+}
+
+/** Join and leave events on a channel's stream (docs/presence.md). */
+export class PresenceOptions {
+  /**
+   * Channels whose streams announce users' joins and leaves as `presence`
+   * events: channel names, and regular expressions for families of
+   * channels, e.g. `['lobby', /^room-/]`. Default `[]`: none.
+   */
+  @Optional()
+  @Satisfies(
+    'isChannelOrPattern',
+    (value) =>
+      Array.isArray(value) &&
+      value.every(
+        (entry) =>
+          entry instanceof RegExp ||
+          (typeof entry === 'string' && entry !== '' && hasChannelCharacters(entry)),
+      ),
+    `announce must hold channel names (${CHANNEL_RULE_TEXT}) and regular expressions`,
+  )
+  // Listed last because the first problem found is the one reported.
+  @IsArray({ message: 'announce must be an array of channel names and regular expressions' })
+  announce?: readonly (string | RegExp)[] = [];
 }
 
 /** The options declared without a default: absent, or computed by resolveOptions. */
@@ -285,6 +310,12 @@ export class EventStreamModuleOptions {
   @Optional()
   @Satisfies('isFunction', isFunction, 'identifyUser must be a function')
   identifyUser?: UserIdentifier = defaultUserIdentifier;
+
+  /** Join and leave events, per channel. Default: announced on no channel. */
+  @Optional()
+  @Nested(() => PresenceOptions)
+  @IsObject({ message: 'presence must be an object { announce }' })
+  presence?: PresenceOptions = new PresenceOptions();
 
   /** CORS for the events endpoint. Default: none (same origin only). */
   @Optional()

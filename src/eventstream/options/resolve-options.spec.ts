@@ -64,6 +64,7 @@ describe('resolveOptions', () => {
         resolveUser: defaultUserResolver,
         identifyUser: defaultUserIdentifier,
         cors: null,
+        presence: { announce: [] },
         grip: null,
         loadUser: defaultUserLoader,
         metrics: null,
@@ -135,6 +136,28 @@ describe('resolveOptions', () => {
         'onConnect must be an object with an onConnect method',
         'resolveUser must be a function',
         "cors.origins must be '*' or an array of origins",
+      ]);
+    });
+
+    test('keeps the announcing channels given, and refuses what is neither a channel nor a pattern', () => {
+      const announce = ['lobby', /^room-/];
+      expect(resolveOptions({ databaseUrl: URL, presence: { announce } }).presence).toEqual({
+        announce,
+      });
+      const refused =
+        'presence.announce must hold channel names (letters, digits and any of _ - . : @ / ~) and regular expressions';
+      for (const bad of [['a b'], [''], [7], 'lobby']) {
+        expect(problemsOf({ databaseUrl: URL, presence: { announce: bad } })).toEqual([
+          typeof bad === 'string'
+            ? 'presence.announce must be an array of channel names and regular expressions'
+            : refused,
+        ]);
+      }
+      expect(problemsOf({ databaseUrl: URL, presence: 'lobby' })).toEqual([
+        'presence must be an object { announce }',
+      ]);
+      expect(problemsOf({ databaseUrl: URL, presence: { announced: ['lobby'] } })).toEqual([
+        'presence.announced: property announced should not exist',
       ]);
     });
 

@@ -71,7 +71,7 @@ function resolved(
   grip: GripSettings | null,
 ): EventStreamConfig {
   const { databaseUrl, pool, poolSize, connectTimeoutMs, queryTimeoutMs, ...carried } = options;
-  const { retention, limits, maxStreams, maxStreamsPerClient, cors, metrics } = carried;
+  const { retention, limits, maxStreams, maxStreamsPerClient, cors, metrics, presence } = carried;
   return {
     ...carried,
     connection: pool
@@ -95,6 +95,7 @@ function resolved(
       ),
     maxStreamsPerClient: maxStreamsPerClient ? filled(maxStreamsPerClient) : null,
     cors: cors ? filled(cors) : null,
+    presence: filled(presence),
     grip,
     metrics: metrics === true ? filled(new MetricsOptions()) : metrics ? filled(metrics) : null,
   };
