@@ -58,7 +58,9 @@ import { PostgresEventStore } from './storage/postgres/postgres-event-store';
     {
       provide: EVENT_STORE,
       useFactory: (database: EventDatabase, metrics: EventStreamMetrics) =>
-        metrics.instrument(new PostgresEventStore(database)),
+        metrics.instrument(
+          new PostgresEventStore(database, (read) => metrics.recordPageRead(read)),
+        ),
       inject: [EventDatabase, EventStreamMetrics],
     },
     {
