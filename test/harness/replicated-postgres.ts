@@ -93,12 +93,15 @@ export class PostgresReplica {
     );
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const from = this.log.length;
     await new Promise<void>((resolve, reject) => {
       child.stderr?.on('data', (chunk: Buffer) => {
         this.log += chunk.toString();
-        if (this.log.includes('ready to accept read-only connections')) resolve();
+        if (this.log.includes('ready to accept read-only connections', from)) resolve();
       });
-      void this.exited?.then(() => reject(new Error(`Replica did not start:\n${this.log}`)));
+      void this.exited?.then(() =>
+        reject(new Error(`Replica did not start:\n${this.log.slice(from)}`)),
+      );
     });
   }
 
