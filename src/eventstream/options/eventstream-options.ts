@@ -140,7 +140,7 @@ export class EventStreamModuleOptions {
    * history pages and next-link recovery read from one (round robin) when it
    * has caught up to the head the read must reach, else from the primary;
    * writes, heads and the change feed always use the primary. Each replica
-   * gets a pool of `poolSize` connections, with 1 s connect and query
+   * gets a pool as large as the primary's, with 1 s connect and query
    * timeouts. Default: none (`[]`), every read on the primary.
    */
   @Optional()

@@ -324,6 +324,12 @@ describe('resolveOptions', () => {
       const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 100 });
       expect(maxStreams).toBe(readOpenFilesLimit() - 101 - RESERVED_FILE_DESCRIPTORS);
     });
+
+    test("leaves room for the replicas' pools in the default maxStreams", () => {
+      const replicas = ['postgres://r1/app', 'postgres://r2/app'];
+      const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 20, replicas });
+      expect(maxStreams).toBe(readOpenFilesLimit() - 61 - RESERVED_FILE_DESCRIPTORS);
+    });
   });
 
   describe('pool', () => {
