@@ -31,6 +31,7 @@ export default defineConfig({
           { text: 'Direct mode', link: '/direct-mode' },
           { text: 'GRIP mode (Pushpin)', link: '/grip' },
           { text: 'Operations', link: '/operations' },
+          { text: 'Read replicas', link: '/replicas' },
           { text: 'The bundled server', link: '/bundled-server' },
           { text: 'Threat model', link: '/threat-model' },
         ],

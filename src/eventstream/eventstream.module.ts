@@ -63,7 +63,9 @@ import { EventPresenceResponder } from './http/event-presence-responder';
     {
       provide: EVENT_STORE,
       useFactory: (database: EventDatabase, metrics: EventStreamMetrics) =>
-        metrics.instrument(new PostgresEventStore(database)),
+        metrics.instrument(
+          new PostgresEventStore(database, (read) => metrics.recordPageRead(read)),
+        ),
       inject: [EventDatabase, EventStreamMetrics],
     },
     {

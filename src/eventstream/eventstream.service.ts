@@ -267,7 +267,13 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
       throw new InvalidPositionError(after, 'after must be a non-negative integer');
     }
     assertPageLimit(limit);
-    const result = await this.store.read(channel, after, limit);
+    const result = await this.store.read(
+      channel,
+      after,
+      limit,
+      undefined,
+      await this.replicaHead(channel),
+    );
     switch (result.status) {
       case 'ahead':
         throw new EventPositionAheadError(channel, after ?? 0, result.headSeq);
@@ -295,7 +301,12 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
       throw new InvalidPositionError(before, 'before must be a positive integer');
     }
     assertPageLimit(limit);
-    const result = await this.store.readLatest(channel, before, limit);
+    const result = await this.store.readLatest(
+      channel,
+      before,
+      limit,
+      await this.replicaHead(channel),
+    );
     const events = result.events.map(toRecord);
     // An empty page still says where a stream would start from.
     const cursor = events.at(-1)?.seq ?? Math.min(before ?? Infinity, result.headSeq + 1) - 1;
@@ -306,6 +317,16 @@ export class EventStreamService<Events extends EventDeclaration = EventMap> {
       hasMore: cursor < result.headSeq,
       hasOlder: result.hasOlder,
     };
+  }
+
+  /**
+   * With read replicas, a page is read from one once it has reached the
+   * channel's head on the primary, read first: one row by primary key there
+   * instead of the whole page. Without replicas, the page query alone.
+   */
+  private async replicaHead(channel: string): Promise<number | undefined> {
+    if (this.config.replicas.length === 0) return undefined;
+    return (await this.store.headSeqs([channel])).get(channel) ?? 0;
   }
 
   private async append(

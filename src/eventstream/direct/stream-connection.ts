@@ -30,6 +30,14 @@ export interface StreamConnectionSettings extends StreamSessionSettings {
 export class StreamConnection {
   private readonly cursors: ChannelPositions;
   private readonly heads: ChannelPositions;
+  /**
+   * The heads known when delivery started: reads up to them are the replay,
+   * which a read replica may answer; past them, live reads go to the
+   * primary, which a replica a few milliseconds behind would send them to
+   * anyway, after a wasted query. Held only while a replay runs: most
+   * streams start at the head, and idle streams are many.
+   */
+  private replayHeads?: ChannelPositions;
   private pumping = false;
   private started = false;
   private pumpAgain = false;
@@ -73,6 +81,10 @@ export class StreamConnection {
       const head = heads.get(channel) ?? 0;
       this.cursors.set(channel, positions.get(channel) ?? head);
       this.raiseHead(channel, head);
+    }
+    if (this.channels.some((c) => this.cursor(c) < (this.heads.get(c) ?? 0))) {
+      this.replayHeads = new ChannelPositions(this.channels);
+      for (const [channel, head] of this.heads) this.replayHeads.set(channel, head);
     }
     this.started = true;
     this.pump();
@@ -146,13 +158,20 @@ export class StreamConnection {
         }
       }
     } while (this.pumpAgain && !this.isClosed);
+    const replayHeads = this.replayHeads;
+    if (replayHeads && this.channels.every((c) => this.cursor(c) >= (replayHeads.get(c) ?? 0))) {
+      this.replayHeads = undefined;
+    }
   }
 
   /** Sends the next page of `channel`; false when there was nothing to send. */
   private async deliverPage(channel: string): Promise<boolean> {
     const after = this.cursor(channel);
     const { replayPageSize: pageSize } = this.settings;
-    let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES);
+    // Heads come from the primary (its heads at start, the change feed).
+    const replayHead = this.replayHeads?.get(channel) ?? 0;
+    const minHead = after < replayHead ? replayHead : undefined;
+    let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES, minHead);
     if (result.status === 'events' && result.events.length === 0 && !this.isClosed) {
       // A shared read that began before the commit we heard of finds nothing
       // new; ask once more on our own rather than wait for the next commit.

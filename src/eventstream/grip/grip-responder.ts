@@ -58,9 +58,12 @@ export class GripResponder {
     const { channels } = request;
     // Only channels without a position need their head read here; for the
     // others (every channel of a recovery call) the first read tells it.
-    const unplaced = channels.filter((c) => !request.positions.has(c));
-    const heads =
-      unplaced.length > 0 ? await this.store.headSeqs(unplaced) : new Map<string, number>();
+    // With read replicas, every channel's head is read from the primary, so
+    // that a replica may answer the pages once it has reached it: the
+    // position a recovery call brings (Grip-Last) is the client's, not the
+    // head, and a replica that had only reached it would answer with nothing.
+    const unread = this.config.replicas.length > 0 ? channels : unplaced(channels, request);
+    const heads = unread.length > 0 ? await this.store.headSeqs(unread) : new Map<string, number>();
     const cursors = new Map(
       channels.map((c) => [c, request.positions.get(c) ?? heads.get(c) ?? 0]),
     );
@@ -83,6 +86,7 @@ export class GripResponder {
           this.config.replayPageSize,
           // At least one event, which the loop below keeps or leaves for the next page.
           Math.max(PAGE_BYTES - bytes, 1),
+          head,
         );
         if (result.status !== 'events') {
           cursors.set(channel, result.headSeq);
@@ -191,6 +195,10 @@ export class GripResponder {
     else query.set('lastEventId', position);
     return `${path}?${query.toString()}`;
   }
+}
+
+function unplaced(channels: readonly string[], request: GripReplyRequest): readonly string[] {
+  return channels.filter((c) => !request.positions.has(c));
 }
 
 /** Pushpin's cstring format: C escapes for backslash, carriage return and line feed. */

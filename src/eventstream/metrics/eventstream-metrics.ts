@@ -4,6 +4,7 @@ import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import { EventStoreUnavailableError } from '../errors/eventstream.errors';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import type { EventStore } from '../storage/event-store.interface';
+import type { ReadSource } from '../storage/read-source';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const COUNT_BUCKETS = [0, 1, 10, 100, 1_000, 10_000, 100_000];
@@ -12,6 +13,7 @@ interface Instruments {
   readonly appended: Counter;
   readonly appendSeconds: Histogram;
   readonly storeErrors: Counter<'operation' | 'kind'>;
+  readonly pageReads: Counter<'source' | 'reason'>;
   readonly publishSeconds: Histogram<'proxy'>;
   readonly publishRetries: Counter<'proxy'>;
   readonly publishFailures: Counter<'proxy'>;
@@ -67,6 +69,16 @@ export class EventStreamMetrics {
             name,
             help: 'Failed event store operations, by operation and kind (unavailable or failed)',
             labelNames: ['operation', 'kind'],
+            registers,
+          }),
+      ),
+      pageReads: shared(
+        'page_reads_total',
+        (name) =>
+          new Counter({
+            name,
+            help: 'Pages of events read (replay, history, next links), by source (replica or primary) and why there',
+            labelNames: ['source', 'reason'],
             registers,
           }),
       ),
@@ -179,6 +191,11 @@ export class EventStreamMetrics {
       // down would otherwise flood the error counter with its retries.
       ping: () => store.ping(),
     };
+  }
+
+  /** Counts a page read by where it was answered. */
+  recordPageRead(read: ReadSource): void {
+    this.instruments?.pageReads.inc({ source: read.source, reason: read.reason });
   }
 
   /** Counts the streams `count` reports in the open-streams gauge. */

@@ -6,6 +6,7 @@ import {
   IsString,
   Matches,
   NotEquals,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
 import type { Pool } from 'pg';
@@ -47,6 +48,7 @@ import {
  */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
 /** Cross-origin access to the events endpoint, for pages served from other origins. */
 export class CorsOptions {
@@ -145,7 +147,7 @@ export class EventStreamModuleOptions {
    * Give either this or `pool`.
    */
   @Optional()
-  @Matches(/^postgres(ql)?:\/\//, {
+  @Matches(POSTGRES_URL, {
     message: 'databaseUrl must be a postgres:// or postgresql:// URL',
   })
   databaseUrl?: string;
@@ -157,6 +159,24 @@ export class EventStreamModuleOptions {
   @Optional()
   @IsObject({ message: 'pool must be a pg Pool' })
   pool?: Pool;
+
+  /**
+   * Postgres URLs of streaming read replicas of the database. Replay pages,
+   * history pages and next-link recovery read from one (round robin) when it
+   * has caught up to the head the read must reach, else from the primary;
+   * writes, heads and the change feed always use the primary. Each replica
+   * gets a pool as large as the primary's, with 1 s connect and query
+   * timeouts. Default: none (`[]`), every read on the primary.
+   */
+  @Optional()
+  @ValidateBy({
+    name: 'isReplicaUrls',
+    validator: {
+      validate: (value) => replicaUrlProblem(value) === undefined,
+      defaultMessage: (args) => replicaUrlProblem(args?.value) ?? '',
+    },
+  })
+  replicas?: readonly string[] = [];
 
   /** Postgres schema holding the library's tables. Default `'eventstream'`. */
   @Optional()
@@ -355,6 +375,13 @@ export class EventStreamModuleOptions {
     'metrics must be true, false, or { registry?: a prom-client Registry, prefix?: a metric name prefix }',
   )
   metrics?: boolean | MetricsOptions = false;
+}
+
+/** What is wrong with `replicas`, naming the entry (never its text: it may hold a password). */
+function replicaUrlProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return 'replicas must be an array of postgres:// URLs';
+  const bad = value.findIndex((url) => typeof url !== 'string' || !POSTGRES_URL.test(url));
+  return bad < 0 ? undefined : `replicas.${bad} must be a postgres:// or postgresql:// URL`;
 }
 
 function hasMethod(value: unknown, method: string): boolean {

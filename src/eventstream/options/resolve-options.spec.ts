@@ -46,6 +46,7 @@ describe('resolveOptions', () => {
           connectTimeoutMs: 5000,
           queryTimeoutMs: 15000,
         },
+        replicas: [],
         schema: 'eventstream',
         migrate: false,
         retention: { maxEventsPerChannel: 100_000, maxAgeMs: DAY_MS, intervalMs: 60_000 },
@@ -346,6 +347,12 @@ describe('resolveOptions', () => {
       const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 100 });
       expect(maxStreams).toBe(readOpenFilesLimit() - 101 - RESERVED_FILE_DESCRIPTORS);
     });
+
+    test("leaves room for the replicas' pools in the default maxStreams", () => {
+      const replicas = ['postgres://r1/app', 'postgres://r2/app'];
+      const { maxStreams } = resolveOptions({ databaseUrl: URL, poolSize: 20, replicas });
+      expect(maxStreams).toBe(readOpenFilesLimit() - 61 - RESERVED_FILE_DESCRIPTORS);
+    });
   });
 
   describe('pool', () => {
@@ -425,6 +432,29 @@ describe('resolveOptions', () => {
         ]);
       },
     );
+
+    test('keeps the replica URLs given', () => {
+      const replicas = ['postgres://r1/app', 'postgresql://user:pw@r2:5433/app'];
+      expect(resolveOptions({ databaseUrl: URL, replicas }).replicas).toEqual(replicas);
+      expect(resolveOptions({ pool: new Pool(), replicas }).replicas).toEqual(replicas);
+    });
+
+    test('names the replica that is not a Postgres URL, without its text', () => {
+      expect(
+        problemsOf({
+          databaseUrl: URL,
+          replicas: ['postgres://r1/app', 'mysql://u:secret@r2/app'],
+        }),
+      ).toEqual(['replicas.1 must be a postgres:// or postgresql:// URL']);
+      expect(problemsOf({ databaseUrl: URL, replicas: [{ url: 'postgres://r1/app' }] })).toEqual([
+        'replicas.0 must be a postgres:// or postgresql:// URL',
+      ]);
+      for (const replicas of ['postgres://r1/app', null, { 0: 'postgres://r1/app' }]) {
+        expect(problemsOf({ databaseUrl: URL, replicas })).toEqual([
+          'replicas must be an array of postgres:// URLs',
+        ]);
+      }
+    });
 
     test('rejects the public schema with the reason', () => {
       expect(problemsOf({ databaseUrl: URL, schema: 'public' })).toEqual([

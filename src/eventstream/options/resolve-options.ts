@@ -90,8 +90,9 @@ function resolved(
       maxStreams ??
       defaultMaxStreams(
         readOpenFilesLimit(),
-        // pg's own default pool size, for a pool given without `max`.
-        pool ? (pool.options?.max ?? 10) : poolSize,
+        // pg's own default pool size, for a pool given without `max`; as
+        // many again to each replica.
+        (pool ? (pool.options?.max ?? 10) : poolSize) * (1 + carried.replicas.length),
       ),
     maxStreamsPerClient: maxStreamsPerClient ? filled(maxStreamsPerClient) : null,
     cors: cors ? filled(cors) : null,

@@ -114,19 +114,35 @@ export interface EventStore {
    * `afterSeq`, reads from the oldest event kept. With `maxBytes`, stops
    * after the event that takes the page's JSON past that many bytes (so a
    * page always has an event when there is one).
+   *
+   * `minHeadSeq` is a head of the channel the caller learned from the
+   * primary ({@link headSeqs}, the change feed, a proxy's position): a store
+   * with read replicas may then answer from one whose head has reached it
+   * (and `afterSeq`), as its page holds the same events; without it, the
+   * primary answers.
    */
   read(
     channel: string,
     afterSeq: number | undefined,
     limit: number,
     maxBytes?: number,
+    minHeadSeq?: number,
   ): Promise<ReadResult>;
   /**
    * Reads the newest `limit` events of `channel` with seq < `beforeSeq`
    * (without it: the newest kept), oldest first, with the channel's head.
+   * `minHeadSeq` as for {@link read}.
    */
-  readLatest(channel: string, beforeSeq: number | undefined, limit: number): Promise<LatestEvents>;
-  /** The current seq of each channel (0 for a channel that never had an event). */
+  readLatest(
+    channel: string,
+    beforeSeq: number | undefined,
+    limit: number,
+    minHeadSeq?: number,
+  ): Promise<LatestEvents>;
+  /**
+   * The current seq of each channel (0 for a channel that never had an
+   * event), always from the primary.
+   */
   headSeqs(channels: readonly string[]): Promise<Map<string, number>>;
   /**
    * Deletes what the policy no longer keeps, expired idempotency keys

@@ -5,6 +5,7 @@ import { MigrationError } from '../../errors/eventstream.errors';
 import { applyMigrations, migrationStatus } from './migrator';
 import type { EventStreamConfig } from '../../options/eventstream-config';
 import { toStoreError } from '../store-errors';
+import { ReplicaSet } from './replica-set';
 
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
@@ -20,6 +21,8 @@ export class EventDatabase implements OnApplicationShutdown {
     readonly pool: Pool,
     readonly schema: string,
     private readonly ownsPool: boolean,
+    /** Read replicas (`replicas`), opened by the library even beside the app's pool. */
+    readonly replicas: ReplicaSet,
   ) {}
 
   /**
@@ -48,7 +51,12 @@ export class EventDatabase implements OnApplicationShutdown {
             keepAlive: true,
             application_name: 'nestjs-eventstream',
           });
-    const database = new EventDatabase(pool, config.schema, connection.kind === 'url');
+    const replicas = new ReplicaSet(
+      config.replicas,
+      // pg's own default pool size, for a pool given without `max`.
+      connection.kind === 'url' ? connection.poolSize : (connection.pool.options?.max ?? 10),
+    );
+    const database = new EventDatabase(pool, config.schema, connection.kind === 'url', replicas);
     // Without a listener, an idle connection dropped by the server (restart,
     // failover) would be an unhandled 'error' event and end the process.
     pool.on('error', database.onIdleConnectionError);
@@ -66,6 +74,7 @@ export class EventDatabase implements OnApplicationShutdown {
   }
 
   async close(): Promise<void> {
+    await this.replicas.close();
     if (!this.ownsPool) this.pool.off('error', this.onIdleConnectionError);
     else if (!this.pool.ended) await this.pool.end();
   }

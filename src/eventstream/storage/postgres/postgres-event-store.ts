@@ -1,4 +1,4 @@
-import { type CustomTypesConfig, types } from 'pg';
+import { type CustomTypesConfig, type Pool, types } from 'pg';
 import type {
   AppendOnceResult,
   AppendOptions,
@@ -19,6 +19,7 @@ import { AppendStatement, type BumpedChannel, preparedName } from './append-stat
 import { ChannelBatches } from './channel-batches';
 import { GroupCommit } from './group-commit';
 import { IdempotentAppend } from './idempotent-append';
+import type { ReadObserver } from '../read-source';
 
 const TRIM_BATCH = 5_000;
 
@@ -113,7 +114,14 @@ export class PostgresEventStore implements EventStore {
   private readonly trimByCountSql: string;
   private readonly trimByAgeSql: string;
 
-  constructor(private readonly database: EventDatabase) {
+  /**
+   * `observeRead` hears where each page read was answered (metrics count
+   * reads by source with it).
+   */
+  constructor(
+    private readonly database: EventDatabase,
+    private readonly observeRead: ReadObserver = () => undefined,
+  ) {
     const schema = quoteIdentifier(database.schema);
     const channels = `${schema}."channels"`;
     const events = `${schema}."events"`;
@@ -285,6 +293,7 @@ export class PostgresEventStore implements EventStore {
     afterSeq: number | undefined,
     limit: number,
     maxBytes = Number.MAX_SAFE_INTEGER,
+    minHeadSeq?: number,
   ): Promise<ReadResult> {
     let rows: ReadRow[];
     try {
@@ -292,16 +301,21 @@ export class PostgresEventStore implements EventStore {
       // a stream catching up (or a proxy's next-link call) costs one query.
       // Through `pg` as a prepared statement, like appends: a stream
       // catching up runs this once per page.
-      ({ rows } = await this.database.pool.query<ReadRow>({
-        name: this.readName,
-        text: this.readSql,
-        values: [channel, afterSeq ?? 0, limit, maxBytes],
-        types: TIMESTAMPS_AS_TEXT,
-      }));
+      rows = await this.routed(
+        (pool) =>
+          pool.query<ReadRow>({
+            name: this.readName,
+            text: this.readSql,
+            values: [channel, afterSeq ?? 0, limit, maxBytes],
+            types: TIMESTAMPS_AS_TEXT,
+          }),
+        // Below afterSeq the replica would call the position ahead of a head it has not reached.
+        minHeadSeq === undefined ? undefined : Math.max(minHeadSeq, afterSeq ?? 0),
+      );
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }
-    const headSeq = rows[0]?.head === null || rows[0] === undefined ? 0 : Number(rows[0].head);
+    const headSeq = headOf(rows);
     if (afterSeq !== undefined && afterSeq > headSeq) return { status: 'ahead', headSeq };
     const events = rows.filter((row) => row.seq !== null).map((row) => toStoredEvent(channel, row));
     if (afterSeq !== undefined) {
@@ -317,23 +331,56 @@ export class PostgresEventStore implements EventStore {
     channel: string,
     beforeSeq: number | undefined,
     limit: number,
+    minHeadSeq?: number,
   ): Promise<LatestEvents> {
     let rows: ReadRow[];
     try {
       // One more than asked tells whether older events are kept.
-      ({ rows } = await this.database.pool.query<ReadRow>({
-        name: this.readLatestName,
-        text: this.readLatestSql,
-        values: [channel, beforeSeq ?? null, limit + 1],
-        types: TIMESTAMPS_AS_TEXT,
-      }));
+      rows = await this.routed(
+        (pool) =>
+          pool.query<ReadRow>({
+            name: this.readLatestName,
+            text: this.readLatestSql,
+            values: [channel, beforeSeq ?? null, limit + 1],
+            types: TIMESTAMPS_AS_TEXT,
+          }),
+        minHeadSeq,
+      );
     } catch (error) {
       throw toStoreError(`read channel ${JSON.stringify(channel)}`, error);
     }
-    const headSeq = rows[0]?.head === null || rows[0] === undefined ? 0 : Number(rows[0].head);
+    const headSeq = headOf(rows);
     const events = rows.filter((row) => row.seq !== null).map((row) => toStoredEvent(channel, row));
     const hasOlder = events.length > limit;
     return { events: hasOlder ? events.slice(1) : events, headSeq, hasOlder };
+  }
+
+  /**
+   * A page from a replica whose head for the channel has reached `minHeadSeq`,
+   * else from the primary. Seqs are gapless and commit in order, and a
+   * replica replays the primary's commits in order, so a replica that has
+   * seen the channel's seq n holds every event up to n the primary holds
+   * (and, until it replays a trim, perhaps older ones too).
+   */
+  private async routed(
+    query: (pool: Pool) => Promise<{ rows: ReadRow[] }>,
+    minHeadSeq: number | undefined,
+  ): Promise<ReadRow[]> {
+    const { pool, replicas } = this.database;
+    if (replicas.size === 0 || minHeadSeq === undefined) {
+      this.observeRead({
+        source: 'primary',
+        reason: replicas.size === 0 ? 'no-replicas' : 'no-head',
+      });
+      return (await query(pool)).rows;
+    }
+    const answer = await replicas.read(
+      query,
+      ({ rows }) => headOf(rows) >= minHeadSeq,
+      pool,
+      this.observeRead,
+    );
+    return answer.rows;
   }
 
   async headSeqs(channels: readonly string[]): Promise<Map<string, number>> {
@@ -388,6 +435,12 @@ export class PostgresEventStore implements EventStore {
       if (deleted < TRIM_BATCH) return total;
     }
   }
+}
+
+/** The channel's head a page carries on each row (0 when the channel has none). */
+function headOf(rows: readonly ReadRow[]): number {
+  const head = rows[0]?.head;
+  return head === null || head === undefined ? 0 : Number(head);
 }
 
 function oneChannel(events: readonly NewEvent[]): boolean {
