@@ -4,9 +4,9 @@ import {
   IsString,
   Matches,
   type ValidationArguments,
-  validateSync,
 } from 'class-validator';
-import { InvalidChannelError, InvalidQueryError } from '../errors/eventstream.errors';
+import { InvalidQueryError } from '../errors/eventstream.errors';
+import { assertValidChannelQuery, listed } from './query-problems';
 
 const SEQ = /^[0-9]{1,15}$/;
 const LIMIT = /^[0-9]{1,4}$/;
@@ -39,8 +39,8 @@ export class HistoryQueryDto {
 
   /** Names of parameters given more than once; none may be. */
   @ArrayMaxSize(0, {
-    message: ({ value }: ValidationArguments) =>
-      `give each parameter at most once (repeated: ${(value as string[]).join(', ')})`,
+    message: (args: ValidationArguments) =>
+      `give each parameter at most once (repeated: ${listed(args)})`,
   })
   repeated: string[] = [];
 
@@ -58,19 +58,7 @@ export class HistoryQueryDto {
 
   /** The query as numbers; throws InvalidChannelError or InvalidQueryError. */
   parse(): HistoryQuery {
-    const problems = validateSync(this);
-    const channelProblem = problems.find((p) => p.property === 'channel');
-    if (channelProblem) {
-      throw new InvalidChannelError(
-        this.channel,
-        Object.values(channelProblem.constraints ?? {})[0],
-      );
-    }
-    if (problems.length > 0) {
-      throw new InvalidQueryError(
-        problems.flatMap((p) => Object.values(p.constraints ?? {})).join('; '),
-      );
-    }
+    assertValidChannelQuery(this);
     if (this.after !== undefined && this.before !== undefined) {
       throw new InvalidQueryError('give after (to read on) or before (to read back), not both');
     }

@@ -1,7 +1,5 @@
-import { ArrayMaxSize, IsString, type ValidationArguments, validateSync } from 'class-validator';
-import { InvalidChannelError, InvalidQueryError } from '../errors/eventstream.errors';
-
-const listed = ({ value }: ValidationArguments) => (value as string[]).join(', ');
+import { ArrayMaxSize, IsString, type ValidationArguments } from 'class-validator';
+import { assertValidChannelQuery, listed } from './query-problems';
 
 /** The query of a presence request: `?channel=NAME`, and nothing else. */
 export class PresenceQueryDto {
@@ -34,19 +32,7 @@ export class PresenceQueryDto {
 
   /** The channel asked for; throws InvalidChannelError or InvalidQueryError. */
   parse(): { readonly channel: string } {
-    const problems = validateSync(this);
-    const channelProblem = problems.find((p) => p.property === 'channel');
-    if (channelProblem) {
-      throw new InvalidChannelError(
-        this.channel,
-        Object.values(channelProblem.constraints ?? {})[0],
-      );
-    }
-    if (problems.length > 0) {
-      throw new InvalidQueryError(
-        problems.flatMap((p) => Object.values(p.constraints ?? {})).join('; '),
-      );
-    }
+    assertValidChannelQuery(this);
     return { channel: this.channel as string };
   }
 }
