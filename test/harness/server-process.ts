@@ -12,13 +12,17 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Runs the bundled server (`dist/main.js`, built by `npm test`) as `npm start` would. */
+/**
+ * Runs the bundled server (`dist/main.js`, built by `npm test`, or another
+ * build of `src/main.ts`: `script`) as `npm start` would.
+ */
 export async function startServerProcess(
   env: Record<string, string>,
   port?: number,
+  script = SERVER,
 ): Promise<ServerProcess> {
   port ??= await freePort();
-  const child: ChildProcess = spawn(process.execPath, [SERVER], {
+  const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, DATABASE_URL: '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
