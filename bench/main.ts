@@ -12,6 +12,7 @@ import { freePort } from '../src/server/free-port';
 import { ADMIN_URL_VARIABLE, createTestDatabase, withClient } from '../test/harness/postgres';
 import { startPushpin } from '../test/harness/pushpin';
 import { benchDelivery, type DeliveryFigure, type MemoryFigure } from './delivery';
+import { benchHttpPublish, type HttpPublishFigure } from './http-publish';
 import { load, machine } from './measure';
 import { benchReplay, type ReplayFigure } from './replay';
 import { report, targets } from './report';
@@ -32,6 +33,7 @@ export interface Results {
   readonly pushpinSettings: typeof PUSHPIN_SETTINGS;
   readonly loadAtStart: number;
   readonly writes: WriteFigure[];
+  readonly httpPublish: HttpPublishFigure[];
   readonly delivery: DeliveryFigure[];
   readonly memory: MemoryFigure[];
   readonly replay: ReplayFigure[];
@@ -67,7 +69,7 @@ async function onFreshDatabase<T>(run: (url: string) => Promise<T>): Promise<T> 
 async function main(): Promise<void> {
   const started = Date.now();
   const scale = process.argv.includes('--quick') ? QUICK : FULL;
-  // `--only=writes,replay,delivery`: some groups only, while working on them.
+  // `--only=writes,publish,replay,delivery`: some groups only, while working on them.
   const only = process.argv
     .find((arg) => arg.startsWith('--only='))
     ?.slice(7)
@@ -118,6 +120,13 @@ async function main(): Promise<void> {
           [],
         )
       : [];
+    const httpPublish = wanted('publish')
+      ? await attempt(
+          'HTTP publish',
+          () => onFreshDatabase((url) => benchHttpPublish(url, scale, log)),
+          [],
+        )
+      : [];
     const replay = wanted('replay')
       ? await attempt('replay', () => onFreshDatabase((url) => benchReplay(url, scale)), [])
       : [];
@@ -138,10 +147,11 @@ async function main(): Promise<void> {
       pushpinSettings: PUSHPIN_SETTINGS,
       loadAtStart,
       writes,
+      httpPublish,
       delivery,
       memory,
       replay,
-      targets: targets({ writes, delivery, memory, replay }),
+      targets: targets({ writes, httpPublish, delivery, memory, replay }),
       errors,
       seconds: Math.round((Date.now() - started) / 1000),
     };

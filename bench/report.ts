@@ -1,4 +1,5 @@
 import type { DeliveryFigure, MemoryFigure } from './delivery';
+import type { HttpPublishFigure } from './http-publish';
 import type { Results } from './main';
 import type { ReplayFigure } from './replay';
 import type { WriteFigure } from './write-throughput';
@@ -12,13 +13,14 @@ export interface Target {
 
 interface Figures {
   readonly writes: readonly WriteFigure[];
+  readonly httpPublish: readonly HttpPublishFigure[];
   readonly delivery: readonly DeliveryFigure[];
   readonly memory: readonly MemoryFigure[];
   readonly replay: readonly ReplayFigure[];
 }
 
 /** The issue's targets, judged from this run's figures. */
-export function targets({ writes, delivery, memory, replay }: Figures): Target[] {
+export function targets({ writes, httpPublish, delivery, memory, replay }: Figures): Target[] {
   const list: Target[] = [];
   const write = (callers: number, minimum: number) => {
     const f = writes.find(
@@ -32,6 +34,7 @@ export function targets({ writes, delivery, memory, replay }: Figures): Target[]
   };
   write(64, 3);
   write(1, 0.8);
+  list.push(...httpPublishTargets(httpPublish));
   for (const [clients, perSecond] of [
     [1_000, 20],
     [10_000, 1],
@@ -77,6 +80,29 @@ export function targets({ writes, delivery, memory, replay }: Figures): Target[]
   return list;
 }
 
+/** Issue #22, target 1: the bundled server's `POST /publish`, against its floors. */
+function httpPublishTargets(figures: readonly HttpPublishFigure[]): Target[] {
+  const many = figures.find((f) => f.callers > 1);
+  const one = figures.find((f) => f.callers === 1);
+  const slower = one ? one.msPerRequest - one.baselineMsPerCall : NaN;
+  return [
+    {
+      target: `POST /publish, ${many?.callers ?? 64} callers on one channel: >= 0.5x one INSERT per transaction at as many clients`,
+      figure: many
+        ? `${many.ratio}x (${many.eventsPerSecond}/s vs ${many.baseline} ${many.baselinePerSecond}/s)`
+        : '-',
+      met: many ? many.ratio >= 0.5 : null,
+    },
+    {
+      target: 'POST /publish, 1 caller: within 0.3 ms of sendEvent in process',
+      figure: one
+        ? `${slower >= 0 ? '+' : ''}${slower.toFixed(3)} ms (${one.msPerRequest} vs ${one.baselineMsPerCall} ms)`
+        : '-',
+      met: one ? slower <= 0.3 : null,
+    },
+  ];
+}
+
 function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
@@ -103,6 +129,31 @@ export function report(results: Results): string {
         w.baselinePerSecond,
         `${w.ratio}x`,
         w.load,
+      ]),
+    ),
+    '',
+    "**HTTP publish** (the bundled server's `POST /publish`, one event a request on one channel, keep-alive; baselines in the same run: one INSERT per transaction from as many clients, or `sendEvent` in process for one caller)",
+    '',
+    table(
+      [
+        'callers',
+        'events/s',
+        'ms a request',
+        'baseline',
+        'baseline/s',
+        'baseline ms',
+        'ratio',
+        'load',
+      ],
+      results.httpPublish.map((h) => [
+        h.callers,
+        h.eventsPerSecond,
+        h.msPerRequest,
+        h.baseline,
+        h.baselinePerSecond,
+        h.baselineMsPerCall,
+        `${h.ratio}x`,
+        h.load,
       ]),
     ),
     '',

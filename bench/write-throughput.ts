@@ -19,13 +19,13 @@ export interface WriteFigure {
 
 /** Connections, the same for the library and the baseline (the library's default). */
 const POOL_SIZE = 10;
-const PAYLOAD = { text: 'x'.repeat(64) };
+export const PAYLOAD = { text: 'x'.repeat(64) };
 
 /**
  * Runs `callers` loops of `write` for `ms`, each awaiting its previous write:
  * resolves with events written per second.
  */
-async function throughput(
+export async function throughput(
   ms: number,
   callers: number,
   eventsPerCall: number,
@@ -84,12 +84,11 @@ export async function rawFloor(
       PRIMARY KEY (channel, seq)
     )`);
   return (channel, type, json) =>
-    pool.query({
-      name: 'bench-raw-insert',
-      text: 'INSERT INTO bench_raw.events (channel, type, data) VALUES ($1, $2, $3)',
-      values: [channel, type, json],
-    });
+    pool.query({ name: 'bench-raw-insert', text: RAW_INSERT, values: [channel, type, json] });
 }
+
+/** The floor's one statement: an event's channel, type and JSON data. */
+export const RAW_INSERT = 'INSERT INTO bench_raw.events (channel, type, data) VALUES ($1, $2, $3)';
 
 /**
  * Write throughput of `sendEvent` and `sendEvents` against the floor of the

@@ -4,9 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { EventStreamService } from './eventstream';
 import { AppModule } from './server/app.module';
 import { RunningPostgres, startEmbeddedPostgres } from './server/embedded-postgres';
+import { createPublishRoute, isPublishRequest } from './server/publish/publish-route';
 import { applyRequestTimeouts } from './server/request-timeouts';
+import { serveAhead } from './server/serve-ahead';
 import { readServerSettings } from './server/server-settings';
 
 async function bootstrap(): Promise<void> {
@@ -26,7 +29,6 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forServer({
       databaseUrl,
-      publishKey: settings.publishKey,
       gripUrl: settings.gripUrl,
       gripStats: settings.gripStats,
       demo: settings.demo,
@@ -51,6 +53,10 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', (signal) => void shutdown(signal));
   process.once('SIGTERM', (signal) => void shutdown(signal));
   applyRequestTimeouts(app.getHttpServer());
+  if (settings.publishKey) {
+    const route = createPublishRoute(app.get(EventStreamService), settings.publishKey);
+    serveAhead(app.getHttpServer(), isPublishRequest, route);
+  }
   await app.listen(settings.port, settings.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://${settings.host}:${port}`;

@@ -3,13 +3,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EventStreamModule } from '../eventstream';
 import { DemoController } from './demo/demo.controller';
 import { DEMO_DATABASE_URL, DemoMessages } from './demo/demo-messages';
-import { createPublishController } from './publish/publish.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { StatusController } from './status.controller';
 
 export interface AppModuleSettings {
   readonly databaseUrl: string;
-  readonly publishKey: string | undefined;
   readonly gripUrl: string | undefined;
   readonly gripStats: readonly string[];
   readonly demo: boolean;
@@ -17,7 +15,10 @@ export interface AppModuleSettings {
   readonly maxStreams: number | undefined;
 }
 
-/** The bundled server: the library used exactly as an application would. */
+/**
+ * The bundled server: the library used exactly as an application would.
+ * `POST /publish` is served ahead of it (see `createPublishRoute`).
+ */
 @Module({})
 export class AppModule {
   static forServer(settings: AppModuleSettings): DynamicModule {
@@ -51,7 +52,6 @@ export class AppModule {
       controllers: [
         StatusController,
         ...(settings.demo ? [DemoController] : []),
-        ...(settings.publishKey ? [createPublishController(settings.publishKey)] : []),
         ...(registry ? [MetricsController] : []),
       ],
     };

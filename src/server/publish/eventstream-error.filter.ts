@@ -7,43 +7,50 @@ import {
   IdempotencyKeyReusedError,
   InvalidIdempotencyKeyError,
 } from '../../eventstream';
+import { writeJson } from '../json-body/write-json';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyProblem } from './idempotency-key-header';
 
-type Answer = [status: number, label: string, message: string | string[]];
+/** A status and the JSON body that goes with it, as Nest's exception responses are shaped. */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly body: { statusCode: number; error: string; message: string | string[] };
+}
 
-/**
- * Maps the library's errors on publish: a bad event or idempotency key is
- * 400, a key reused for another body 422 (as the IETF idempotency-key draft
- * asks), a database that cannot be reached 503 (retry later), any other
- * database failure 500.
- */
+/** Maps the library's errors on a route that sends events: see {@link eventStreamErrorAnswer}. */
 @Catch(EventStreamError)
 export class EventStreamErrorFilter implements ExceptionFilter {
   catch(error: EventStreamError, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<ServerResponse>();
-    const [status, label, message] = answerTo(error);
-    response.statusCode = status;
-    response.setHeader('Content-Type', 'application/json; charset=utf-8');
-    response.end(JSON.stringify({ statusCode: status, error: label, message }));
+    const { status, body } = eventStreamErrorAnswer(error);
+    writeJson(host.switchToHttp().getResponse<ServerResponse>(), status, body);
   }
 }
 
-function answerTo(error: EventStreamError): Answer {
+/**
+ * A bad event or idempotency key is 400, a key reused for another body 422
+ * (as the IETF idempotency-key draft asks), a database that cannot be
+ * reached 503 (retry later), any other database failure 500.
+ */
+export function eventStreamErrorAnswer(error: EventStreamError): ErrorAnswer {
+  const answer = (status: number, error: string, message: string | string[]) => ({
+    status,
+    body: { statusCode: status, error, message },
+  });
   if (error instanceof EventStoreUnavailableError) {
-    return [503, 'Service Unavailable', 'The event store is unavailable'];
+    return answer(503, 'Service Unavailable', 'The event store is unavailable');
   }
-  if (error instanceof EventStoreError)
-    return [500, 'Internal Server Error', 'The event store failed'];
+  if (error instanceof EventStoreError) {
+    return answer(500, 'Internal Server Error', 'The event store failed');
+  }
   if (error instanceof IdempotencyKeyReusedError) {
-    return [
+    return answer(
       422,
       'Unprocessable Content',
       `${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(error.key)} was already used with another body; ` +
         'a retry must send the same body, and a new request needs a new key',
-    ];
+    );
   }
   if (error instanceof InvalidIdempotencyKeyError) {
-    return [400, 'Bad Request', [idempotencyKeyProblem(error.reason)]];
+    return answer(400, 'Bad Request', [idempotencyKeyProblem(error.reason)]);
   }
-  return [400, 'Bad Request', [error.message]];
+  return answer(400, 'Bad Request', [error.message]);
 }
