@@ -8,9 +8,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Pool } from 'pg';
 import { encodeFrame, STREAM_OPEN } from '../src/eventstream/sse/sse-frames';
 import { startHttpApp, type HttpApp } from '../test/harness/http-app';
+import { startBaseline, type BaselineServer } from './baseline-servers';
 import type { ServerCommand, ServerReply, StartOptions } from './server-protocol';
 
 let app: HttpApp | undefined;
+let baseline: BaselineServer | undefined;
+/** The last seq sent on each channel by a baseline server, which numbers its own events. */
+const baselineSeqs = new Map<string, number>();
 let raw: Server | undefined;
 let pool: Pool | undefined;
 let requests = 0;
@@ -40,16 +44,17 @@ async function start(options: StartOptions): Promise<{ appPort?: number; rawPort
         }),
     });
   }
+  if (options.baseline) baseline = await startBaseline(options.baseline, options.appPort);
   // Behind a proxy that pools connections, a server must not close idle ones
   // before the proxy does, or a request may meet a connection closing.
   if (app) (app.app.getHttpServer() as Server).keepAliveTimeout = 60_000;
   raw = createServer((request, response) => void serveRaw(request, response));
   raw.keepAliveTimeout = 60_000;
-  const rawPort = options.app ? 0 : (options.appPort ?? 0);
+  const rawPort = options.app || baseline ? 0 : (options.appPort ?? 0);
   await new Promise<void>((resolve) => raw!.listen(rawPort, '127.0.0.1', resolve));
   const address = raw.address();
   return {
-    appPort: app ? Number(new URL(app.baseUrl).port) : undefined,
+    appPort: app ? Number(new URL(app.baseUrl).port) : baseline?.port,
     rawPort: typeof address === 'object' && address ? address.port : 0,
   };
 }
@@ -104,16 +109,26 @@ async function serveRaw(request: IncomingMessage, response: ServerResponse): Pro
   response.writeHead(404).end();
 }
 
-/** Sends `count` timed events through the library at `perSecond`, each on its own schedule. */
+/**
+ * Sends `count` timed events at `perSecond`, each on its own schedule: through
+ * the library's `sendEvent`, or straight to a baseline server's streams.
+ */
 async function send(channel: string, count: number, perSecond: number, padding: string) {
-  const events = app!.events;
+  const publish = baseline
+    ? (payload: object) => {
+        const seq = (baselineSeqs.get(channel) ?? 0) + 1;
+        baselineSeqs.set(channel, seq);
+        baseline!.publish(channel, 'tick', `${channel}:${seq}`, payload);
+        return Promise.resolve();
+      }
+    : (payload: object) => app!.events.sendEvent(channel, 'tick', payload);
   const started = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
     const due = started + (i * 1000) / perSecond;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    sends.push(events.sendEvent(channel, 'tick', timedPayload(padding)));
+    sends.push(publish(timedPayload(padding)));
   }
   await Promise.all(sends);
 }
@@ -218,7 +233,11 @@ async function handle(command: ServerCommand): Promise<unknown> {
         command.padding,
       );
     case 'stats':
-      return { requests, streams: app?.hub.size ?? 0, held: held.size };
+      return {
+        requests,
+        streams: app?.hub.size ?? baseline?.streams() ?? 0,
+        held: held.size,
+      };
     case 'memory':
       return memory(command.settled === true);
     case 'watch-rss': {
@@ -243,6 +262,7 @@ async function handle(command: ServerCommand): Promise<unknown> {
     case 'stop':
       for (const response of held) response.destroy();
       await app?.close();
+      await baseline?.close();
       raw?.closeAllConnections();
       await new Promise((resolve) => raw?.close(resolve));
       await pool?.end();
