@@ -51,6 +51,14 @@ export interface DeliveryFigure {
   readonly load: number;
   /** The p99 of every round of this mode, in the order they ran; this figure is the median's. */
   readonly roundsP99Ms: readonly number[];
+  /**
+   * Direct mode, timed in the server: from just before `sendEvent` to the
+   * commit heard, and from there to the last stream's write (p50 and p99).
+   */
+  readonly phases?: {
+    readonly commitMs: readonly [number, number];
+    readonly fanOutMs: readonly [number, number];
+  };
 }
 
 export interface MemoryFigure {
@@ -287,6 +295,14 @@ async function deliveryRun(
       () => undefined,
     );
     const originRequests = (await server.stats()).requests - requestsBefore;
+    const phases =
+      mode === 'direct'
+        ? ((await server.call({ cmd: 'phases' })) as Record<'commitMs' | 'fanOutMs', number[]>)
+        : undefined;
+    const p50p99 = (values: number[]): [number, number] => {
+      const sorted = Float64Array.from(values).sort();
+      return [round(percentile(sorted, 50)), round(percentile(sorted, 99))];
+    };
     const sorted = latencies.subarray(0, samples).sort();
     const p99Ms = round(percentile(sorted, 99));
     const received = samples;
@@ -306,6 +322,9 @@ async function deliveryRun(
       originRequests,
       load: load(),
       roundsP99Ms: [p99Ms],
+      ...(phases && {
+        phases: { commitMs: p50p99(phases.commitMs), fanOutMs: p50p99(phases.fanOutMs) },
+      }),
     };
   } finally {
     connected?.close();
@@ -403,7 +422,11 @@ export async function benchDelivery(
       `delivery ${mode} ${clients} clients x ${perSecond}/s: p50 ${figure.p50Ms} ms, ` +
         `p99 ${figure.p99Ms} ms, lost ${figure.lost}, reconnects ${figure.connectRetries} ` +
         `(${drops} dropped by Pushpin at handoff), ${figure.originRequests} requests to the ` +
-        `server during the run, load ${figure.load}${kib ? `, ${kib} KiB a stream` : ''}`,
+        `server during the run, load ${figure.load}${kib ? `, ${kib} KiB a stream` : ''}` +
+        (figure.phases
+          ? `; in the server, send to commit p50/p99 ${figure.phases.commitMs.join('/')} ms, ` +
+            `commit to last write ${figure.phases.fanOutMs.join('/')} ms`
+          : ''),
     );
     return figure;
   };

@@ -31,6 +31,8 @@ export type ServerCommand =
       readonly padding: string;
     }
   | { readonly cmd: 'stats' }
+  /** Direct mode's per-event times (server.ts, timePhases) since the last call. */
+  | { readonly cmd: 'phases' }
   | { readonly cmd: 'memory'; readonly settled?: boolean }
   | { readonly cmd: 'watch-rss' }
   | { readonly cmd: 'peak-rss' }

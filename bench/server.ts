@@ -45,6 +45,7 @@ async function start(options: StartOptions): Promise<{ appPort?: number; rawPort
     });
   }
   if (options.baseline) baseline = await startBaseline(options.baseline, options.appPort);
+  if (app && !options.gripUrl) timePhases(app);
   // Behind a proxy that pools connections, a server must not close idle ones
   // before the proxy does, or a request may meet a connection closing.
   if (app) (app.app.getHttpServer() as Server).keepAliveTimeout = 60_000;
@@ -107,6 +108,38 @@ async function serveRaw(request: IncomingMessage, response: ServerResponse): Pro
     return;
   }
   response.writeHead(404).end();
+}
+
+/** Direct mode: per event, send to commit, and the fan-out to this instance's streams. */
+const phases = { commitMs: [] as number[], fanOutMs: [] as number[] };
+
+/**
+ * Times the steps of a send in direct mode, by wrapping the hub: from just
+ * before `sendEvent` (the time in the payload) to the hub hearing of the
+ * commit, and from there to the last stream's write of it (streams that keep
+ * up write in that same turn).
+ */
+function timePhases({ hub }: HttpApp): void {
+  const committed = hub.committed.bind(hub);
+  const onHead = hub.onHead.bind(hub);
+  let heard: { at: bigint; sent: bigint[] } | undefined;
+  hub.committed = (events) => {
+    const at = process.hrtime.bigint();
+    const sent = events.map(({ json }) => BigInt(/"t":"(\d+)"/.exec(json)?.[1] ?? at));
+    heard = { at, sent };
+    committed(events);
+  };
+  // The commit's own announcement comes right after: that call is the fan-out.
+  hub.onHead = (channel, seq) => {
+    onHead(channel, seq);
+    if (!heard) return;
+    const written = process.hrtime.bigint();
+    for (const sent of heard.sent) {
+      phases.commitMs.push(Number(heard.at - sent) / 1e6);
+      phases.fanOutMs.push(Number(written - heard.at) / 1e6);
+    }
+    heard = undefined;
+  };
 }
 
 /**
@@ -232,6 +265,12 @@ async function handle(command: ServerCommand): Promise<unknown> {
         command.perSecond,
         command.padding,
       );
+    case 'phases': {
+      const taken = { commitMs: phases.commitMs, fanOutMs: phases.fanOutMs };
+      phases.commitMs = [];
+      phases.fanOutMs = [];
+      return taken;
+    }
     case 'stats':
       return {
         requests,
