@@ -58,6 +58,8 @@ export interface DeliveryFigure {
   readonly phases?: {
     readonly commitMs: readonly [number, number];
     readonly fanOutMs: readonly [number, number];
+    /** How late the server's event loop ran while the timed events went out. */
+    readonly loopDelayMs: readonly [number, number];
   };
 }
 
@@ -287,6 +289,8 @@ async function deliveryRun(
     } else {
       await publish(1);
       await until(() => all.lastSeq.every((seq) => seq >= 1), 30_000, 'the first event');
+      // Times in the server from here on only.
+      if (mode === 'direct') await server.call({ cmd: 'phases' });
       timedFrom = performance.now();
       await publish(count);
     }
@@ -297,7 +301,10 @@ async function deliveryRun(
     const originRequests = (await server.stats()).requests - requestsBefore;
     const phases =
       mode === 'direct'
-        ? ((await server.call({ cmd: 'phases' })) as Record<'commitMs' | 'fanOutMs', number[]>)
+        ? ((await server.call({ cmd: 'phases' })) as Record<
+            'commitMs' | 'fanOutMs' | 'loopDelayMs',
+            number[]
+          >)
         : undefined;
     const p50p99 = (values: number[]): [number, number] => {
       const sorted = Float64Array.from(values).sort();
@@ -323,7 +330,11 @@ async function deliveryRun(
       load: load(),
       roundsP99Ms: [p99Ms],
       ...(phases && {
-        phases: { commitMs: p50p99(phases.commitMs), fanOutMs: p50p99(phases.fanOutMs) },
+        phases: {
+          commitMs: p50p99(phases.commitMs),
+          fanOutMs: p50p99(phases.fanOutMs),
+          loopDelayMs: [round(phases.loopDelayMs[0]), round(phases.loopDelayMs[1])],
+        },
       }),
     };
   } finally {
@@ -425,7 +436,8 @@ export async function benchDelivery(
         `server during the run, load ${figure.load}${kib ? `, ${kib} KiB a stream` : ''}` +
         (figure.phases
           ? `; in the server, send to commit p50/p99 ${figure.phases.commitMs.join('/')} ms, ` +
-            `commit to last write ${figure.phases.fanOutMs.join('/')} ms`
+            `commit to last write ${figure.phases.fanOutMs.join('/')} ms, ` +
+            `event-loop delay ${figure.phases.loopDelayMs.join('/')} ms`
           : ''),
     );
     return figure;

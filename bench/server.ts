@@ -4,6 +4,7 @@
  * (direct or GRIP mode) and the baselines (plain `pg` + `node:http`), driven
  * by the benchmark through IPC (see server-control.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import { encodeFrame, STREAM_OPEN } from '../src/eventstream/sse/sse-frames';
@@ -45,7 +46,10 @@ async function start(options: StartOptions): Promise<{ appPort?: number; rawPort
     });
   }
   if (options.baseline) baseline = await startBaseline(options.baseline, options.appPort);
-  if (app && !options.gripUrl) timePhases(app);
+  if (app && !options.gripUrl) {
+    timePhases(app);
+    loopDelay.enable();
+  }
   // Behind a proxy that pools connections, a server must not close idle ones
   // before the proxy does, or a request may meet a connection closing.
   if (app) (app.app.getHttpServer() as Server).keepAliveTimeout = 60_000;
@@ -112,6 +116,12 @@ async function serveRaw(request: IncomingMessage, response: ServerResponse): Pro
 
 /** Direct mode: per event, send to commit, and the fan-out to this instance's streams. */
 const phases = { commitMs: [] as number[], fanOutMs: [] as number[] };
+/**
+ * How late the event loop ran meanwhile: a commit's answer waits in its
+ * socket while the loop is busy, so this tells the server's own share of
+ * "send to commit" from the database's.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 
 /**
  * Times the steps of a send in direct mode, by wrapping the hub: from just
@@ -266,9 +276,14 @@ async function handle(command: ServerCommand): Promise<unknown> {
         command.padding,
       );
     case 'phases': {
-      const taken = { commitMs: phases.commitMs, fanOutMs: phases.fanOutMs };
+      const taken = {
+        commitMs: phases.commitMs,
+        fanOutMs: phases.fanOutMs,
+        loopDelayMs: [loopDelay.percentile(50) / 1e6, loopDelay.percentile(99) / 1e6],
+      };
       phases.commitMs = [];
       phases.fanOutMs = [];
+      loopDelay.reset();
       return taken;
     }
     case 'stats':
