@@ -4,7 +4,24 @@ import type { Scale } from './scale';
 import { ServerProcess } from './server-control';
 import { SseClient, type SseEvent } from './sse-load';
 
-export type DeliveryMode = 'pushpin' | 'bare-pushpin' | 'direct';
+/**
+ * `better-sse` and `nest-sse` are what a user writes instead of direct mode
+ * (baseline-servers.ts): in memory, nothing stored.
+ */
+export type DeliveryMode = 'pushpin' | 'bare-pushpin' | 'direct' | 'better-sse' | 'nest-sse';
+
+/** Direct mode and its baselines: the same client, load and in-process publishing. */
+const DIRECT_MODES = ['direct', 'better-sse', 'nest-sse'] as const;
+type DirectMode = (typeof DIRECT_MODES)[number];
+/** Rounds of the direct modes, in turns, where the Pushpin modes run more. */
+const DIRECT_ROUNDS = 3;
+/** `--modes=direct,better-sse`: some modes only, while working on them. */
+const onlyModes = process.argv
+  .find((arg) => arg.startsWith('--modes='))
+  ?.slice(8)
+  .split(',');
+/** Streams opened and closed before memory is first read, on every server measured. */
+const WARM_UP_STREAMS = 100;
 
 export interface DeliveryFigure {
   readonly mode: DeliveryMode;
@@ -34,6 +51,16 @@ export interface DeliveryFigure {
   readonly load: number;
   /** The p99 of every round of this mode, in the order they ran; this figure is the median's. */
   readonly roundsP99Ms: readonly number[];
+  /**
+   * Direct mode, timed in the server: from just before `sendEvent` to the
+   * commit heard, and from there to the last stream's write (p50 and p99).
+   */
+  readonly phases?: {
+    readonly commitMs: readonly [number, number];
+    readonly fanOutMs: readonly [number, number];
+    /** How late the server's event loop ran while the timed events went out. */
+    readonly loopDelayMs: readonly [number, number];
+  };
 }
 
 export interface MemoryFigure {
@@ -43,8 +70,17 @@ export interface MemoryFigure {
   readonly heapBytesPerStream: number;
   /** The same with a bare `node:http` server holding SSE responses. */
   readonly baselineBytesPerStream: number;
+  /** The same with better-sse on `node:http`, and with Nest's `@Sse()`. */
+  readonly betterSseBytesPerStream: number;
+  readonly nestSseBytesPerStream: number;
+  /** Ours against better-sse's. */
   readonly ratio: number;
   readonly load: number;
+}
+
+interface MemoryReading {
+  bytesPerStream?: number;
+  heapBytesPerStream?: number;
 }
 
 const PADDING = 'x'.repeat(64);
@@ -187,33 +223,38 @@ async function deliveryRun(
   mode: DeliveryMode,
   clients: number,
   perSecond: number,
-  /** Measure memory per idle stream into this (direct mode). */
-  memory?: { bytesPerStream?: number; heapBytesPerStream?: number },
+  /** Measure memory per idle stream into this. */
+  memory?: MemoryReading,
 ): Promise<DeliveryFigure> {
   const { pushpin } = context;
   const channel = `${mode}-${clients}-${Date.now()}`;
+  const baseline = mode === 'better-sse' || mode === 'nest-sse' ? mode : undefined;
+  const proxied = mode === 'pushpin' || mode === 'bare-pushpin';
   const started = await ServerProcess.start(
     {
       databaseUrl: context.databaseUrl,
-      app: mode !== 'bare-pushpin',
-      appPort: mode === 'direct' ? undefined : context.backendPort,
+      app: mode === 'pushpin' || mode === 'direct',
+      appPort: proxied ? context.backendPort : undefined,
       gripUrl: mode === 'pushpin' ? pushpin.gripUrl : undefined,
+      baseline,
     },
     `delivery-${mode}-${clients}`,
   );
   const { server } = started;
-  const port = mode === 'direct' ? started.appPort! : Number(new URL(pushpin.url).port);
+  const port = proxied ? Number(new URL(pushpin.url).port) : started.appPort!;
   const path =
     mode === 'bare-pushpin'
       ? `/grip-hold?channel=${channel}`
-      : `/events?channel=${encodeURIComponent(channel)}`;
+      : baseline
+        ? `/sse?channel=${encodeURIComponent(channel)}`
+        : `/events?channel=${encodeURIComponent(channel)}`;
   const count = Math.max(1, Math.round(perSecond * context.scale.deliverySeconds));
   const latencies = new Float64Array(clients * count);
   let samples = 0;
   let lastReceived = 0;
   let connected: Connected | undefined;
   try {
-    const before = memory ? await server.memory({ settled: true }) : undefined;
+    const before = memory ? await warmedUpMemory(server, port, path) : undefined;
     connected = await connectClients(clients, port, path, (_client, event) => {
       const now = process.hrtime.bigint();
       lastReceived = performance.now();
@@ -248,6 +289,8 @@ async function deliveryRun(
     } else {
       await publish(1);
       await until(() => all.lastSeq.every((seq) => seq >= 1), 30_000, 'the first event');
+      // Times in the server from here on only.
+      if (mode === 'direct') await server.call({ cmd: 'phases' });
       timedFrom = performance.now();
       await publish(count);
     }
@@ -256,6 +299,17 @@ async function deliveryRun(
       () => undefined,
     );
     const originRequests = (await server.stats()).requests - requestsBefore;
+    const phases =
+      mode === 'direct'
+        ? ((await server.call({ cmd: 'phases' })) as Record<
+            'commitMs' | 'fanOutMs' | 'loopDelayMs',
+            number[]
+          >)
+        : undefined;
+    const p50p99 = (values: number[]): [number, number] => {
+      const sorted = Float64Array.from(values).sort();
+      return [round(percentile(sorted, 50)), round(percentile(sorted, 99))];
+    };
     const sorted = latencies.subarray(0, samples).sort();
     const p99Ms = round(percentile(sorted, 99));
     const received = samples;
@@ -275,11 +329,40 @@ async function deliveryRun(
       originRequests,
       load: load(),
       roundsP99Ms: [p99Ms],
+      ...(phases && {
+        phases: {
+          commitMs: p50p99(phases.commitMs),
+          fanOutMs: p50p99(phases.fanOutMs),
+          loopDelayMs: [round(phases.loopDelayMs[0]), round(phases.loopDelayMs[1])],
+        },
+      }),
     };
   } finally {
     connected?.close();
     await server.stop();
   }
+}
+
+/**
+ * Memory before the idle streams come, the same way on every server: after
+ * {@link WARM_UP_STREAMS} streams have opened and closed (so each has loaded
+ * and compiled what a stream needs, e.g. the library's first head read and
+ * Nest's router), in a settled heap (a forced GC each second until the heap
+ * keeps one size; see server.ts). The reading after the streams is settled
+ * the same way.
+ */
+async function warmedUpMemory(server: ServerProcess, port: number, path: string) {
+  const warmUp = await connectClients(WARM_UP_STREAMS, port, path, () => undefined);
+  warmUp.close();
+  await until(
+    async () => {
+      const { streams, held } = await server.stats();
+      return streams + held === 0;
+    },
+    10_000,
+    'the warm-up streams to close',
+  );
+  return server.memory({ settled: true });
 }
 
 /** Clients held by a bare `node:http` server: the floor of memory per stream. */
@@ -290,8 +373,8 @@ async function baselineMemory(context: DeliveryContext, streams: number): Promis
   });
   let connected: Connected | undefined;
   try {
-    // Measured as ours is, in a settled heap.
-    const before = await server.memory({ settled: true });
+    // Measured as ours is: warmed up, in a settled heap.
+    const before = await warmedUpMemory(server, rawPort, '/hold');
     connected = await connectClients(streams, rawPort, '/hold', () => undefined);
     const after = await server.memory({ settled: true });
     return (after.rss - before.rss) / streams;
@@ -326,57 +409,74 @@ async function handoffDrops(pushpin: RunningPushpin): Promise<number> {
 
 /**
  * End-to-end delivery through Pushpin, through bare Pushpin (the proxy's own
- * floor: a plain GRIP hold and plain publishes, no database), and in direct
- * mode; memory per idle direct-mode stream against a bare `node:http` holder.
+ * floor: a plain GRIP hold and plain publishes, no database), in direct mode,
+ * and with better-sse and Nest's `@Sse()` (what a user writes instead of
+ * direct mode); memory per idle stream of direct mode and those two, against
+ * a bare `node:http` holder.
  */
 export async function benchDelivery(
   context: DeliveryContext,
 ): Promise<{ delivery: DeliveryFigure[]; memory: MemoryFigure[] }> {
   const delivery: DeliveryFigure[] = [];
   const memory: MemoryFigure[] = [];
-  const run = async (mode: DeliveryMode, clients: number, perSecond: number) => {
-    const measured: { bytesPerStream?: number; heapBytesPerStream?: number } = {};
-    const measureMemory = mode === 'direct' && context.scale.memoryStreams.includes(clients);
+  const run = async (
+    mode: DeliveryMode,
+    clients: number,
+    perSecond: number,
+    measured?: MemoryReading,
+  ) => {
     const dropsBefore = await handoffDrops(context.pushpin);
-    const figure = await deliveryRun(
-      context,
-      mode,
-      clients,
-      perSecond,
-      measureMemory ? measured : undefined,
-    );
+    const figure = await deliveryRun(context, mode, clients, perSecond, measured);
     const drops = (await handoffDrops(context.pushpin)) - dropsBefore;
+    const kib = measured?.bytesPerStream && (measured.bytesPerStream / 1024).toFixed(1);
     context.log(
       `delivery ${mode} ${clients} clients x ${perSecond}/s: p50 ${figure.p50Ms} ms, ` +
         `p99 ${figure.p99Ms} ms, lost ${figure.lost}, reconnects ${figure.connectRetries} ` +
         `(${drops} dropped by Pushpin at handoff), ${figure.originRequests} requests to the ` +
-        `server during the run, load ${figure.load}`,
+        `server during the run, load ${figure.load}${kib ? `, ${kib} KiB a stream` : ''}` +
+        (figure.phases
+          ? `; in the server, send to commit p50/p99 ${figure.phases.commitMs.join('/')} ms, ` +
+            `commit to last write ${figure.phases.fanOutMs.join('/')} ms, ` +
+            `event-loop delay ${figure.phases.loopDelayMs.join('/')} ms`
+          : ''),
     );
-    if (measureMemory) {
-      const baseline = await baselineMemory(context, clients);
-      memory.push({
-        streams: clients,
-        bytesPerStream: Math.round(measured.bytesPerStream!),
-        heapBytesPerStream: Math.round(measured.heapBytesPerStream!),
-        baselineBytesPerStream: Math.round(baseline),
-        ratio: round(measured.bytesPerStream! / baseline),
-        load: load(),
-      });
-    }
     return figure;
   };
   for (const { clients, perSecond, rounds } of context.scale.delivery) {
-    // Pushpin's latency at a given load comes in modes that last a whole
-    // run, for the bare floor as for the library: the two go in turns, and
-    // the median run of each is compared.
+    // Latency at a given load comes in modes that last a whole run, for the
+    // baselines as for the library: each mode is compared with its baseline
+    // run in turns with it, by the median run of each.
     const runs = new Map<DeliveryMode, DeliveryFigure[]>();
-    for (let round = 0; round < rounds; round++) {
-      for (const mode of ['bare-pushpin', 'pushpin'] as const) {
-        runs.set(mode, [...(runs.get(mode) ?? []), await run(mode, clients, perSecond)]);
+    const add = async (mode: DeliveryMode, measured?: MemoryReading) => {
+      if (onlyModes && !onlyModes.includes(mode)) return;
+      runs.set(mode, [...(runs.get(mode) ?? []), await run(mode, clients, perSecond, measured)]);
+    };
+    const measureMemory = context.scale.memoryStreams.includes(clients);
+    const readings = new Map<DirectMode, MemoryReading>();
+    for (let turn = 0; turn < rounds; turn++) {
+      for (const mode of ['bare-pushpin', 'pushpin'] as const) await add(mode);
+      if (turn >= DIRECT_ROUNDS) continue;
+      for (const mode of DIRECT_MODES) {
+        const reading: MemoryReading | undefined = measureMemory && turn === 0 ? {} : undefined;
+        if (reading) readings.set(mode, reading);
+        await add(mode, reading);
       }
     }
     for (const figures of runs.values()) delivery.push(medianRun(figures));
-    delivery.push(await run('direct', clients, perSecond));
+    if (measureMemory) {
+      const perStream = (mode: DirectMode) => readings.get(mode)?.bytesPerStream ?? NaN;
+      const baseline = await baselineMemory(context, clients);
+      memory.push({
+        streams: clients,
+        bytesPerStream: Math.round(perStream('direct')),
+        heapBytesPerStream: Math.round(readings.get('direct')?.heapBytesPerStream ?? NaN),
+        baselineBytesPerStream: Math.round(baseline),
+        betterSseBytesPerStream: Math.round(perStream('better-sse')),
+        nestSseBytesPerStream: Math.round(perStream('nest-sse')),
+        ratio: round(perStream('direct') / perStream('better-sse')),
+        load: load(),
+      });
+    }
   }
   return { delivery, memory };
 }

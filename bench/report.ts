@@ -53,6 +53,24 @@ export function targets({ writes, httpPublish, delivery, memory, replay }: Figur
       met: ours && bare ? ratio <= 1.25 && ours.lost === 0 && ours.outOfOrder === 0 : null,
     });
   }
+  for (const [clients, perSecond] of [
+    [1_000, 20],
+    [10_000, 1],
+  ]) {
+    const find = (mode: string) =>
+      delivery.find((d) => d.mode === mode && d.clients === clients && d.perSecond === perSecond);
+    const ours = find('direct');
+    const better = find('better-sse');
+    const ratio = ours && better ? ours.p99Ms / better.p99Ms : NaN;
+    list.push({
+      target: `Direct mode, ${clients} clients x ${perSecond}/s: p99 <= 1.25x better-sse, no loss`,
+      figure:
+        ours && better
+          ? `${ratio.toFixed(2)}x (${ours.p99Ms} vs ${better.p99Ms} ms), lost ${ours.lost + ours.outOfOrder}`
+          : '-',
+      met: ours && better ? ratio <= 1.25 && ours.lost === 0 && ours.outOfOrder === 0 : null,
+    });
+  }
   const small = replay.find((r) => r.behind === 1_000);
   list.push({
     target: 'Replay of 1,000 events: <= 2x raw pg',
@@ -77,6 +95,14 @@ export function targets({ writes, httpPublish, delivery, memory, replay }: Figur
       met: m.bytesPerStream < 20 * 1024,
     });
   }
+  const idle = memory.find((m) => m.streams === 10_000);
+  list.push({
+    target: 'Direct mode, 10000 idle streams: <= 1.5x better-sse per stream',
+    figure: idle
+      ? `${idle.ratio}x (${(idle.bytesPerStream / 1024).toFixed(1)} vs ${(idle.betterSseBytesPerStream / 1024).toFixed(1)} KiB)`
+      : '-',
+    met: idle ? idle.ratio <= 1.5 : null,
+  });
   return list;
 }
 
@@ -157,7 +183,7 @@ export function report(results: Results): string {
       ]),
     ),
     '',
-    '**End-to-end delivery** (publish to client parse, ms; one channel; bare-pushpin: plain GRIP hold and publish, no database; where the two Pushpin modes ran several rounds, in turns, the round with the median p99 is shown, and loss and reconnects are of all rounds)',
+    "**End-to-end delivery** (publish to client parse, ms; one channel; baseline of the Pushpin modes: bare-pushpin, a plain GRIP hold and publish, no database; of direct mode and nest-sse (Nest's `@Sse()` with a `Subject`): better-sse, in memory, published to in process as direct mode's `sendEvent` is; where modes ran several rounds, in turns, the round with the median p99 is shown, and loss and reconnects are of all rounds)",
     '',
     table(
       [
@@ -169,15 +195,16 @@ export function report(results: Results): string {
         'max',
         'delivered/s',
         'lost',
-        'p99 vs bare',
+        'p99 vs baseline',
         'p99 of each round',
         'reconnects',
         'load',
       ],
       results.delivery.map((d) => {
+        // Through Pushpin against bare Pushpin; direct mode and Nest's @Sse() against better-sse.
+        const against = d.mode.includes('pushpin') ? 'bare-pushpin' : 'better-sse';
         const bare = results.delivery.find(
-          (b) =>
-            b.mode === 'bare-pushpin' && b.clients === d.clients && b.perSecond === d.perSecond,
+          (b) => b.mode === against && b.clients === d.clients && b.perSecond === d.perSecond,
         );
         return [
           d.mode,
@@ -225,14 +252,25 @@ export function report(results: Results): string {
       ]),
     ),
     '',
-    '**Memory per idle direct-mode stream** (server RSS growth, after GC in a settled heap; baseline: bare node:http holding SSE responses, measured the same way)',
+    "**Memory per idle direct-mode stream** (server RSS growth, each server warmed up by 100 streams opened and closed, read after forced GC in a settled heap; baselines: better-sse, Nest's `@Sse()` and bare node:http holding SSE responses, measured the same way; ratio against better-sse)",
     '',
     table(
-      ['streams', 'KiB/stream', 'heap KiB/stream', 'bare KiB/stream', 'ratio', 'load'],
+      [
+        'streams',
+        'KiB/stream',
+        'heap KiB/stream',
+        'better-sse KiB/stream',
+        '@Sse() KiB/stream',
+        'bare KiB/stream',
+        'ratio',
+        'load',
+      ],
       results.memory.map((x) => [
         x.streams,
         kib(x.bytesPerStream),
         kib(x.heapBytesPerStream),
+        kib(x.betterSseBytesPerStream),
+        kib(x.nestSseBytesPerStream),
         kib(x.baselineBytesPerStream),
         `${x.ratio}x`,
         x.load,

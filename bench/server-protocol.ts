@@ -1,3 +1,5 @@
+import type { BaselineKind } from './baseline-servers';
+
 /** Messages between the benchmark and its server process (server.ts). */
 export interface StartOptions {
   readonly databaseUrl: string;
@@ -7,6 +9,8 @@ export interface StartOptions {
   readonly appPort?: number;
   /** GRIP mode, through this proxy; without it, direct mode. */
   readonly gripUrl?: string;
+  /** Instead of the app, what a user writes without the library (baseline-servers.ts). */
+  readonly baseline?: BaselineKind;
 }
 
 export type ServerCommand =
@@ -27,6 +31,8 @@ export type ServerCommand =
       readonly padding: string;
     }
   | { readonly cmd: 'stats' }
+  /** Direct mode's per-event times (server.ts, timePhases) since the last call. */
+  | { readonly cmd: 'phases' }
   | { readonly cmd: 'memory'; readonly settled?: boolean }
   | { readonly cmd: 'watch-rss' }
   | { readonly cmd: 'peak-rss' }
@@ -43,7 +49,7 @@ export interface ServerReply {
 export interface ServerStats {
   /** HTTP requests served so far, by the app and the baselines. */
   readonly requests: number;
-  /** Streams the app holds itself (direct mode). */
+  /** Streams the app (direct mode) or the baseline server holds itself. */
   readonly streams: number;
   /** Bare SSE responses held by the baseline. */
   readonly held: number;

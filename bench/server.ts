@@ -4,13 +4,18 @@
  * (direct or GRIP mode) and the baselines (plain `pg` + `node:http`), driven
  * by the benchmark through IPC (see server-control.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import { encodeFrame, STREAM_OPEN } from '../src/eventstream/sse/sse-frames';
 import { startHttpApp, type HttpApp } from '../test/harness/http-app';
+import { startBaseline, type BaselineServer } from './baseline-servers';
 import type { ServerCommand, ServerReply, StartOptions } from './server-protocol';
 
 let app: HttpApp | undefined;
+let baseline: BaselineServer | undefined;
+/** The last seq sent on each channel by a baseline server, which numbers its own events. */
+const baselineSeqs = new Map<string, number>();
 let raw: Server | undefined;
 let pool: Pool | undefined;
 let requests = 0;
@@ -40,16 +45,21 @@ async function start(options: StartOptions): Promise<{ appPort?: number; rawPort
         }),
     });
   }
+  if (options.baseline) baseline = await startBaseline(options.baseline, options.appPort);
+  if (app && !options.gripUrl) {
+    timePhases(app);
+    loopDelay.enable();
+  }
   // Behind a proxy that pools connections, a server must not close idle ones
   // before the proxy does, or a request may meet a connection closing.
   if (app) (app.app.getHttpServer() as Server).keepAliveTimeout = 60_000;
   raw = createServer((request, response) => void serveRaw(request, response));
   raw.keepAliveTimeout = 60_000;
-  const rawPort = options.app ? 0 : (options.appPort ?? 0);
+  const rawPort = options.app || baseline ? 0 : (options.appPort ?? 0);
   await new Promise<void>((resolve) => raw!.listen(rawPort, '127.0.0.1', resolve));
   const address = raw.address();
   return {
-    appPort: app ? Number(new URL(app.baseUrl).port) : undefined,
+    appPort: app ? Number(new URL(app.baseUrl).port) : baseline?.port,
     rawPort: typeof address === 'object' && address ? address.port : 0,
   };
 }
@@ -104,16 +114,64 @@ async function serveRaw(request: IncomingMessage, response: ServerResponse): Pro
   response.writeHead(404).end();
 }
 
-/** Sends `count` timed events through the library at `perSecond`, each on its own schedule. */
+/** Direct mode: per event, send to commit, and the fan-out to this instance's streams. */
+const phases = { commitMs: [] as number[], fanOutMs: [] as number[] };
+/**
+ * How late the event loop ran meanwhile: a commit's answer waits in its
+ * socket while the loop is busy, so this tells the server's own share of
+ * "send to commit" from the database's.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+
+/**
+ * Times the steps of a send in direct mode, by wrapping the hub: from just
+ * before `sendEvent` (the time in the payload) to the hub hearing of the
+ * commit, and from there to the last stream's write of it (streams that keep
+ * up write in that same turn).
+ */
+function timePhases({ hub }: HttpApp): void {
+  const committed = hub.committed.bind(hub);
+  const onHead = hub.onHead.bind(hub);
+  let heard: { at: bigint; sent: bigint[] } | undefined;
+  hub.committed = (events) => {
+    const at = process.hrtime.bigint();
+    const sent = events.map(({ json }) => BigInt(/"t":"(\d+)"/.exec(json)?.[1] ?? at));
+    heard = { at, sent };
+    committed(events);
+  };
+  // The commit's own announcement comes right after: that call is the fan-out.
+  hub.onHead = (channel, seq) => {
+    onHead(channel, seq);
+    if (!heard) return;
+    const written = process.hrtime.bigint();
+    for (const sent of heard.sent) {
+      phases.commitMs.push(Number(heard.at - sent) / 1e6);
+      phases.fanOutMs.push(Number(written - heard.at) / 1e6);
+    }
+    heard = undefined;
+  };
+}
+
+/**
+ * Sends `count` timed events at `perSecond`, each on its own schedule: through
+ * the library's `sendEvent`, or straight to a baseline server's streams.
+ */
 async function send(channel: string, count: number, perSecond: number, padding: string) {
-  const events = app!.events;
+  const publish = baseline
+    ? (payload: object) => {
+        const seq = (baselineSeqs.get(channel) ?? 0) + 1;
+        baselineSeqs.set(channel, seq);
+        baseline!.publish(channel, 'tick', `${channel}:${seq}`, payload);
+        return Promise.resolve();
+      }
+    : (payload: object) => app!.events.sendEvent(channel, 'tick', payload);
   const started = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
     const due = started + (i * 1000) / perSecond;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    sends.push(events.sendEvent(channel, 'tick', timedPayload(padding)));
+    sends.push(publish(timedPayload(padding)));
   }
   await Promise.all(sends);
 }
@@ -217,8 +275,23 @@ async function handle(command: ServerCommand): Promise<unknown> {
         command.perSecond,
         command.padding,
       );
+    case 'phases': {
+      const taken = {
+        commitMs: phases.commitMs,
+        fanOutMs: phases.fanOutMs,
+        loopDelayMs: [loopDelay.percentile(50) / 1e6, loopDelay.percentile(99) / 1e6],
+      };
+      phases.commitMs = [];
+      phases.fanOutMs = [];
+      loopDelay.reset();
+      return taken;
+    }
     case 'stats':
-      return { requests, streams: app?.hub.size ?? 0, held: held.size };
+      return {
+        requests,
+        streams: app?.hub.size ?? baseline?.streams() ?? 0,
+        held: held.size,
+      };
     case 'memory':
       return memory(command.settled === true);
     case 'watch-rss': {
@@ -243,6 +316,7 @@ async function handle(command: ServerCommand): Promise<unknown> {
     case 'stop':
       for (const response of held) response.destroy();
       await app?.close();
+      await baseline?.close();
       raw?.closeAllConnections();
       await new Promise((resolve) => raw?.close(resolve));
       await pool?.end();

@@ -142,8 +142,13 @@ export class SseClient {
       this.data = [];
       return;
     }
-    if (line.startsWith('data: ')) this.data.push(line.slice(6));
-    else if (line.startsWith('event: ')) this.type = line.slice(7);
-    else if (line.startsWith('id: ')) this.id = line.slice(4);
+    // `field: value` or `field:value` (better-sse writes no space), as the spec allows.
+    const colon = line.indexOf(':');
+    if (colon <= 0) return;
+    const at = line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
+    const name = line.slice(0, colon);
+    if (name === 'data') this.data.push(line.slice(at));
+    else if (name === 'event') this.type = line.slice(at);
+    else if (name === 'id') this.id = line.slice(at);
   }
 }

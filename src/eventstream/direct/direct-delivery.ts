@@ -49,8 +49,13 @@ export class DirectDelivery implements EventDelivery, StreamHolder {
   }
 
   // One ticket for every send: direct delivery keeps no state per append.
+  // The streams here get the committed events from memory; other instances
+  // hear the heads and read them.
   private readonly ticket: AppendTicket = {
-    committed: (events) => this.feed.announceHeads(headsOf(events)),
+    committed: (events) => {
+      this.hub.committed(events);
+      this.feed.announceHeads(headsOf(events));
+    },
     failed: () => undefined,
   };
 

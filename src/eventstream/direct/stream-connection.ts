@@ -6,7 +6,7 @@ import {
   StreamSession,
   type StreamSessionSettings,
 } from '../sse/stream-session';
-import type { StoredEvent } from '../storage/event-store.interface';
+import type { CommittedEvent } from '../delivery/committed-event';
 import { ChannelPositions } from './channel-positions';
 import { framesOfPage } from './page-frames';
 import type { SharedReads } from './shared-reads';
@@ -41,6 +41,8 @@ export class StreamConnection {
   private pumping = false;
   private started = false;
   private pumpAgain = false;
+  /** Caught up once: its reads may come from this instance's recent commits. */
+  private live = false;
   private readonly session: StreamSession;
   private expiryTimer?: NodeJS.Timeout;
   private expiresAt?: Date;
@@ -94,7 +96,32 @@ export class StreamConnection {
   notifyHead(channel: string, seq: number): void {
     // Heard between subscribing and start(): only note the head, since the
     // cursors are not set yet; start() delivers from the client's position.
-    if (this.raiseHead(channel, seq) && this.started) this.pump();
+    if (!this.raiseHead(channel, seq) || !this.started) return;
+    if (!this.pumping && this.live) {
+      // Called by the sender's commit: a failure here is this stream's, never the send's.
+      try {
+        if (this.deliverRecent(channel)) return;
+      } catch {
+        return this.close('error');
+      }
+    }
+    this.pump();
+  }
+
+  /**
+   * A stream that keeps up, hearing of this instance's own commit: the
+   * events are in memory, so they are written now, in the same turn for
+   * every stream of the channel, rather than after a read and a few turns of
+   * the pump each. True when that brought the channel to its head. Nothing
+   * else moves the cursor meanwhile: the pump is not running.
+   */
+  private deliverRecent(channel: string): boolean {
+    if (!this.session.canWriteNow) return false;
+    const after = this.cursor(channel);
+    const page = this.reads.recent(channel, after, this.settings.replayPageSize, PAGE_BYTES);
+    if (!page) return false;
+    this.writePage(channel, page);
+    return this.cursor(channel) === this.heads.get(channel);
   }
 
   /** Closes the stream at `expiresAt`, unless an earlier expiry is already set. */
@@ -162,6 +189,7 @@ export class StreamConnection {
     if (replayHeads && this.channels.every((c) => this.cursor(c) >= (replayHeads.get(c) ?? 0))) {
       this.replayHeads = undefined;
     }
+    this.live = !this.isClosed;
   }
 
   /** Sends the next page of `channel`; false when there was nothing to send. */
@@ -170,8 +198,11 @@ export class StreamConnection {
     const { replayPageSize: pageSize } = this.settings;
     // Heads come from the primary (its heads at start, the change feed).
     const replayHead = this.replayHeads?.get(channel) ?? 0;
-    const minHead = after < replayHead ? replayHead : undefined;
-    let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES, minHead);
+    const minHeadSeq = after < replayHead ? replayHead : undefined;
+    let result = await this.reads.read(channel, after, pageSize, PAGE_BYTES, {
+      live: this.live,
+      minHeadSeq,
+    });
     if (result.status === 'events' && result.events.length === 0 && !this.isClosed) {
       // A shared read that began before the commit we heard of finds nothing
       // new; ask once more on our own rather than wait for the next commit.
@@ -193,15 +224,20 @@ export class StreamConnection {
     this.raiseHead(channel, result.headSeq);
     if (events.length === 0) return false;
     // The read asked for seqs after the cursor, and it has not moved since.
+    this.writePage(channel, events);
+    return true;
+  }
+
+  /** Writes the events that follow the cursor of `channel`, and moves it past them. */
+  private writePage(channel: string, events: readonly CommittedEvent[]): void {
     this.session.write(
       this.channels.length === 1 ? framesOfPage(events) : this.compositeFrames(events),
     );
     this.cursors.set(channel, events[events.length - 1].seq);
-    return true;
   }
 
   /** Frames whose ids carry this stream's position in each of its channels. */
-  private compositeFrames(events: readonly StoredEvent[]): string {
+  private compositeFrames(events: readonly CommittedEvent[]): string {
     let text = '';
     for (const event of events) {
       this.cursors.set(event.channel, event.seq);

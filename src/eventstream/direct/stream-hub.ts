@@ -6,6 +6,7 @@ import {
   EVENTSTREAM_AUTHORIZER,
 } from '../auth/channel-authorizer.interface';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
+import type { CommittedEvent } from '../delivery/committed-event';
 import { messageOf } from '../errors/error-message';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import {
@@ -93,6 +94,11 @@ export class StreamHub implements ChangeListener, BeforeApplicationShutdown {
       this.remove(connection, 'error');
       throw error;
     }
+  }
+
+  /** Events this instance committed: streams that keep up take them without a read. */
+  committed(events: readonly CommittedEvent[]): void {
+    this.reads.committed(events);
   }
 
   onHead(channel: string, headSeq: number): void {

@@ -1,5 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { waitForDrain } from './drain';
+import {
+  type KeepAliveClock,
+  type KeepAliveTarget,
+  keepAliveClock,
+  TICKS_PER_INTERVAL,
+} from './keep-alive-clock';
 import { DIRECT_STREAM_HEADERS, KEEP_ALIVE, STREAM_OPEN, streamErrorFrame } from './sse-frames';
 
 export interface StreamSessionSettings {
@@ -17,8 +23,10 @@ export type StreamCloseReason =
  * and dropping it, and the close. What to send is its owner's business: the
  * events endpoint's cursors, or an app method's stream.
  */
-export class StreamSession {
-  private keepAliveTimer?: NodeJS.Timeout;
+export class StreamSession implements KeepAliveTarget {
+  private readonly clock: KeepAliveClock;
+  /** The clock's tick at the last write. */
+  private wroteAt = 0;
   private opened = false;
   private closed = false;
 
@@ -27,6 +35,7 @@ export class StreamSession {
     private readonly settings: StreamSessionSettings,
     private readonly onClose: (reason: StreamCloseReason) => void,
   ) {
+    this.clock = keepAliveClock(settings.keepAliveMs);
     // `on`, not `once`: 'close' comes once, and `once` would hold a wrapper
     // for the stream's whole life.
     response.on('close', () => this.close('client'));
@@ -42,15 +51,19 @@ export class StreamSession {
     this.opened = true;
     this.response.writeHead(200, DIRECT_STREAM_HEADERS);
     this.response.flushHeaders();
-    // Re-armed by every write, so it fires only after keepAliveMs of silence.
-    this.keepAliveTimer = setTimeout(() => this.keepAlive(), this.settings.keepAliveMs);
-    this.keepAliveTimer.unref();
+    this.clock.add(this);
     this.write(STREAM_OPEN + initialFrames);
   }
 
-  write(frames: string): void {
+  /** Whether the client has taken what was written, so a write goes out now. */
+  get canWriteNow(): boolean {
+    return !this.closed && !this.response.writableNeedDrain;
+  }
+
+  /** A Buffer is written as it is: one encoded page can go to every stream. */
+  write(frames: string | Buffer): void {
     if (this.closed) return;
-    this.keepAliveTimer?.refresh();
+    this.wroteAt = this.clock.tick;
     this.response.write(frames);
     // Behind a `compression` middleware, push each event out at once.
     (this.response as ServerResponse & { flush?: () => void }).flush?.();
@@ -78,16 +91,16 @@ export class StreamSession {
   close(reason: StreamCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.keepAliveTimer);
+    this.clock.remove(this);
     // A slow client would never take the rest of its buffer: drop it.
     if (reason === 'slow-client') this.response.destroy();
     else if (!this.response.writableEnded) this.response.end();
     this.onClose(reason);
   }
 
-  private keepAlive(): void {
-    if (this.closed) return;
-    if (this.response.writableNeedDrain) this.keepAliveTimer?.refresh();
-    else this.write(KEEP_ALIVE);
+  /** Sends a keep-alive after keepAliveMs of silence, unless the client has not taken what was written. */
+  onKeepAliveTick(tick: number): void {
+    if (this.closed || tick - this.wroteAt < TICKS_PER_INTERVAL) return;
+    if (!this.response.writableNeedDrain) this.write(KEEP_ALIVE);
   }
 }
