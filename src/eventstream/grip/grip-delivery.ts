@@ -19,6 +19,7 @@ import { ProxyRequestRefusedError } from '../errors/eventstream.errors';
 import { EVENTSTREAM_CONFIG } from '../eventstream.constants';
 import type { EventStreamConfig } from '../options/eventstream-config';
 import type { ChannelPresence } from '../presence/channel-presence';
+import { PresenceTracker } from '../presence/presence-tracker';
 import { streamChannels } from '../events/event-rules';
 import { parseEventPosition } from '../sse/event-position';
 import type { GripSettings } from './grip-config';
@@ -28,6 +29,7 @@ import { GripPublisher } from './grip-publisher';
 import { GripResponder } from './grip-responder';
 import { isProxied } from './grip-signature';
 import { verifyNextLink } from './next-link-token';
+import { HeldUsersMirror } from './stats/held-users-mirror';
 import { PushpinStats } from './stats/pushpin-stats';
 
 /**
@@ -41,6 +43,8 @@ export class GripDelivery implements EventDelivery, OnModuleInit, OnApplicationS
   readonly escapesPercent = true;
   /** Who the proxies hold, where `grip.stats` names their stats sockets. */
   private readonly stats: PushpinStats | undefined;
+  /** Hands the users the proxies hold to presence, for join and leave events. */
+  private readonly mirror: HeldUsersMirror | undefined;
   private readonly proxy: StreamHolder = {
     local: false,
     open: (stream) => this.openAtProxy(stream),
@@ -54,17 +58,21 @@ export class GripDelivery implements EventDelivery, OnModuleInit, OnApplicationS
     @Inject(EVENTSTREAM_CONFIG) private readonly config: EventStreamConfig,
     @Inject(EVENTSTREAM_AUTHORIZER)
     private readonly authorizer: ChannelAuthorizer<unknown, unknown>,
+    tracker: PresenceTracker,
   ) {
     const endpoints = config.grip?.stats ?? [];
     this.stats = endpoints.length > 0 ? new PushpinStats(endpoints) : undefined;
+    this.mirror = this.stats && new HeldUsersMirror(this.stats, tracker);
   }
 
   /** Starts reading the proxies' stats; fails start-up when `zeromq` is missing. */
   onModuleInit(): void {
     this.stats?.start();
+    this.mirror?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.mirror?.stop();
     await this.stats?.stop();
   }
 

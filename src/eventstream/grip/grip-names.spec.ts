@@ -1,4 +1,11 @@
-import { channelDigest, parsePushpinLinkChannel, pushpinLinkChannel } from './grip-names';
+import {
+  channelDigest,
+  libraryChannelOf,
+  parsePushpinLinkChannel,
+  pushpinChannel,
+  pushpinCompositeChannel,
+  pushpinLinkChannel,
+} from './grip-names';
 
 describe('link channel names', () => {
   it("carry the user and a digest of each of the stream's channels, whatever they hold", () => {
@@ -19,5 +26,20 @@ describe('link channel names', () => {
     expect(parsePushpinLinkChannel('link-YW5u')).toBeUndefined();
     expect(parsePushpinLinkChannel('stream-YQ')).toBeUndefined();
     expect(parsePushpinLinkChannel('link-a b.cd')).toBeUndefined();
+  });
+});
+
+describe('library channels read back from Pushpin names', () => {
+  it('come back from both names, whatever they hold', () => {
+    for (const channel of ['room', 'a,b;c=d%e', 'éte/ü', 'x'.repeat(200)]) {
+      expect(libraryChannelOf(pushpinChannel(channel))).toBe(channel);
+      expect(libraryChannelOf(pushpinCompositeChannel(channel))).toBe(channel);
+    }
+  });
+
+  it('are not read from other names, or from names this library never made', () => {
+    for (const name of ['user-YW5u', 'link-YW5u.abc', 'room', 'stream-not base64!', 'events-YQ=']) {
+      expect(libraryChannelOf(name)).toBeUndefined();
+    }
   });
 });

@@ -40,6 +40,19 @@ export function isPushpinStreamChannel(name: string): boolean {
   return name.startsWith(SINGLE_PREFIX) || name.startsWith(COMPOSITE_PREFIX);
 }
 
+/**
+ * The library channel one of its two Pushpin names stands for; undefined
+ * for another name. Presence reads it from the names Pushpin's stats report.
+ */
+export function libraryChannelOf(name: string): string | undefined {
+  const prefix = [SINGLE_PREFIX, COMPOSITE_PREFIX].find((p) => name.startsWith(p));
+  if (prefix === undefined) return undefined;
+  const encoded = name.slice(prefix.length);
+  const channel = Buffer.from(encoded, 'base64url').toString('utf8');
+  // Base64url decoding skips what it cannot read: only a name this library made round-trips.
+  return base64url(channel) === encoded ? channel : undefined;
+}
+
 /** Whether a stream of `channels` holds the composite names, with the `build-id` filter. */
 export function holdsCompositeNames(channels: readonly string[]): boolean {
   return channels.length > 1;

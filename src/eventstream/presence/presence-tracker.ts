@@ -29,7 +29,8 @@ const UNKNOWN_USER = '';
 const keyOf = (channel: string, userId: string) => `${channel}\n${userId}`;
 
 /**
- * This instance's open streams per channel and user (direct mode), and its
+ * This instance's open streams per channel and user (direct mode), with
+ * the users GRIP proxies hold (mirrored from their stats), and its
  * share of them in the {@link PresenceStore}. Opens and closes change the
  * counts in memory at once; a write carries every key changed since the
  * last one, one write at a time and at most one per
@@ -43,6 +44,10 @@ export class PresenceTracker {
   readonly instanceId = randomUUID();
   /** Streams per user per channel; 0 while a departure waits out the leave delay. */
   private readonly counts = new Map<string, Map<string, number>>();
+  /** Known users a GRIP proxy holds on announcing channels, as last mirrored. */
+  private held = new Map<string, ReadonlySet<string>>();
+  /** How long a share with users held outlives this instance once it stops. */
+  private heldOutlivesMs = 0;
   private readonly lingering = new Map<string, NodeJS.Timeout>();
   /** Keys whose share changed since the last write. */
   private readonly dirty = new Map<string, PresenceKey>();
@@ -94,7 +99,7 @@ export class PresenceTracker {
       clearTimeout(this.lingering.get(key));
       this.lingering.delete(key);
       this.dirty.set(key, { channel, userId: user });
-      if (before === undefined && this.settles(channel, user)) {
+      if (before === undefined && !this.isHeld(channel, user) && this.settles(channel, user)) {
         this.changed.set(key, { channel, userId: user });
       }
     }
@@ -112,13 +117,57 @@ export class PresenceTracker {
       this.dirty.set(key, { channel, userId: user });
       if (streams > 0 || this.settles(channel, user)) users.set(user, streams);
       else this.forget(channel, user);
-      if (streams === 0 && this.settles(channel, user)) {
-        const timer = setTimeout(() => this.depart(channel, user), PRESENCE_LEAVE_DELAY_MS);
-        timer.unref();
-        this.lingering.set(key, timer);
-      }
+      if (streams === 0 && this.settles(channel, user)) this.linger(channel, user);
     }
     this.kick();
+  }
+
+  /**
+   * Who the GRIP proxies hold on announcing channels, as this instance reads
+   * their stats: the whole picture (a channel or user missing is gone),
+   * replacing the last one. Each user held is present in this instance's
+   * share with no stream (the proxies' streams are counted from the stats
+   * when presence is read), so joins and leaves are settled as for direct
+   * streams: a user no longer held lingers for the leave delay, and stays
+   * present while any live instance still sees them held.
+   *
+   * `keepMs`: how long this instance's share outlives it once it stops,
+   * while it has users held, so that an instance replacing it has seen
+   * them held before it lapses (a fresh reader of Pushpin's stats needs up
+   * to three quarters of their TTL).
+   */
+  mirrorHeld(snapshot: ReadonlyMap<string, ReadonlySet<string>>, keepMs: number): void {
+    if (this.stopped) return;
+    this.heldOutlivesMs = keepMs;
+    const before = this.held;
+    this.held = new Map();
+    snapshot.forEach((users, channel) => {
+      const settled = [...users].filter((user) => this.settles(channel, user));
+      if (settled.length > 0) this.held.set(channel, new Set(settled));
+    });
+    let changes = false;
+    this.held.forEach((users, channel) =>
+      users.forEach((user) => {
+        if (before.get(channel)?.has(user) || this.counts.get(channel)?.has(user)) return;
+        const key = keyOf(channel, user);
+        this.dirty.set(key, { channel, userId: user });
+        this.changed.set(key, { channel, userId: user });
+        changes = true;
+      }),
+    );
+    before.forEach((users, channel) =>
+      users.forEach((user) => {
+        if (this.isHeld(channel, user)) return;
+        let streams = this.counts.get(channel);
+        // Direct streams of theirs here, or already lingering: nothing changes.
+        if (streams?.has(user)) return;
+        if (!streams) this.counts.set(channel, (streams = new Map<string, number>()));
+        streams.set(user, 0);
+        this.linger(channel, user);
+      }),
+    );
+    if (this.held.size > 0) this.start();
+    if (changes) this.kick();
   }
 
   /** Streams and users on `channel`: this instance's from memory, the others' from the store. */
@@ -140,7 +189,8 @@ export class PresenceTracker {
   /**
    * After every stream has closed, at shutdown: the last write keeps this
    * instance's lingering users present for the leave delay only, after
-   * which another instance announces those who did not come back.
+   * which another instance announces those who did not come back (longer
+   * while a GRIP proxy holds users, see {@link mirrorHeld}).
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -149,7 +199,23 @@ export class PresenceTracker {
     this.lingering.forEach((timer) => clearTimeout(timer));
     this.lingering.clear();
     if (!this.heartbeat) return;
-    await (this.chain = this.chain.then(() => this.write(PRESENCE_LEAVE_DELAY_MS)));
+    const ttlMs = Math.max(PRESENCE_LEAVE_DELAY_MS, this.held.size > 0 ? this.heldOutlivesMs : 0);
+    await (this.chain = this.chain.then(() => this.write(ttlMs)));
+  }
+
+  private linger(channel: string, user: string): void {
+    const timer = setTimeout(() => this.depart(channel, user), PRESENCE_LEAVE_DELAY_MS);
+    timer.unref();
+    this.lingering.set(keyOf(channel, user), timer);
+  }
+
+  private isHeld(channel: string, user: string): boolean {
+    return this.held.get(channel)?.has(user) ?? false;
+  }
+
+  /** This instance's share of a key: undefined when it has none. */
+  private share(channel: string, user: string): number | undefined {
+    return this.counts.get(channel)?.get(user) ?? (this.isHeld(channel, user) ? 0 : undefined);
   }
 
   private settles(channel: string, user: string): boolean {
@@ -168,6 +234,8 @@ export class PresenceTracker {
     this.lingering.delete(key);
     if (this.counts.get(channel)?.get(user) !== 0) return;
     this.forget(channel, user);
+    // Back in a proxy's hands meanwhile: still present, its share unchanged.
+    if (this.isHeld(channel, user)) return;
     this.dirty.set(key, { channel, userId: user });
     this.changed.set(key, { channel, userId: user });
     this.kick();
@@ -213,7 +281,7 @@ export class PresenceTracker {
     const shares: PresenceShare[] = [];
     const removed: PresenceKey[] = [];
     for (const [, key] of batch) {
-      const streams = this.counts.get(key.channel)?.get(key.userId);
+      const streams = this.share(key.channel, key.userId);
       if (streams === undefined) removed.push(key);
       else shares.push({ ...key, streams });
     }
@@ -243,6 +311,13 @@ export class PresenceTracker {
         const key = keyOf(channel, user);
         this.dirty.set(key, { channel, userId: user });
         if (this.settles(channel, user)) this.changed.set(key, { channel, userId: user });
+      }),
+    );
+    this.held.forEach((users, channel) =>
+      users.forEach((user) => {
+        const key = keyOf(channel, user);
+        this.dirty.set(key, { channel, userId: user });
+        this.changed.set(key, { channel, userId: user });
       }),
     );
     this.kick();

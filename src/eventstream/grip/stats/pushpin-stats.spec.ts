@@ -71,6 +71,29 @@ describe('PushpinStats, fed by a stand-in stats socket', () => {
     );
   });
 
+  it('lists the known users held on each wanted channel, for join and leave events', async () => {
+    await send(
+      sub(pushpinChannel('lobby'), { subscribers: 1, ttl: 60 }),
+      sub(pushpinCompositeChannel('room-1'), { subscribers: 2, ttl: 60 }),
+      sub(pushpinCompositeChannel('lobby'), { subscribers: 1, ttl: 60 }),
+      sub(pushpinChannel('quiet'), { subscribers: 1, ttl: 60 }),
+      // Anonymous streams only: no user to announce.
+      sub(pushpinChannel('room-2'), { subscribers: 1, ttl: 60 }),
+      sub(pushpinLinkChannel('ann', ['lobby']), { subscribers: 1, ttl: 60 }),
+      sub(pushpinLinkChannel('bob', ['room-1', 'lobby']), { subscribers: 1, ttl: 60 }),
+      sub(pushpinLinkChannel('cyd', ['quiet']), { subscribers: 1, ttl: 60 }),
+    );
+    const wanted = (channel: string) => channel !== 'quiet';
+    const expected = new Map([
+      ['lobby', new Set(['ann', 'bob'])],
+      ['room-1', new Set(['bob'])],
+    ]);
+    await eventually(() => expect(stats.heldUsers(wanted)).toEqual(expected));
+    await send(sub(pushpinLinkChannel('ann', ['lobby']), { unavailable: true }));
+    expected.set('lobby', new Set(['bob']));
+    await eventually(() => expect(stats.heldUsers(wanted)).toEqual(expected));
+  });
+
   it("forgets a Pushpin's counts when its stats connection closes", async () => {
     await send(sub(pushpinChannel('a'), { subscribers: 4, ttl: 60 }));
     await eventually(() => expect(stats.presence('a').streams).toBe(4));

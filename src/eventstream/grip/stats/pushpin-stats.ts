@@ -4,6 +4,7 @@ import { messageOf } from '../../errors/error-message';
 import {
   channelDigest,
   isPushpinStreamChannel,
+  libraryChannelOf,
   parsePushpinLinkChannel,
   pushpinChannel,
   pushpinCompositeChannel,
@@ -52,6 +53,7 @@ export class PushpinStats {
   private readonly loops: Promise<void>[] = [];
   private readonly complained = new Set<string>();
   private sweeper: NodeJS.Timeout | undefined;
+  private longestTtlMs = 0;
 
   /** @param endpoints each Pushpin's stats socket (`grip.stats`). */
   constructor(private readonly endpoints: readonly string[]) {}
@@ -88,12 +90,45 @@ export class PushpinStats {
       [pushpinChannel(channel), pushpinCompositeChannel(channel)],
       now,
     );
+    return { streams, users: [...this.usersOn(channel, now)].sort() };
+  }
+
+  /**
+   * How long Pushpin's counts are trusted (the longest `ttl` its packets
+   * carried; 0 before the first): within it, a reader that has just
+   * subscribed has been told every channel held, since each Pushpin
+   * refreshes them all every three quarters of it.
+   */
+  get countsTrustedMs(): number {
+    return this.longestTtlMs;
+  }
+
+  /**
+   * The known users some Pushpin holds a stream of, on each library channel
+   * that `wanted` accepts: every such channel with one at least.
+   */
+  heldUsers(wanted: (channel: string) => boolean): Map<string, Set<string>> {
+    const now = Date.now();
+    const held = new Map<string, Set<string>>();
+    const seen = new Set<string>();
+    for (const name of this.counts.held(now)) {
+      const channel = libraryChannelOf(name);
+      if (channel === undefined || seen.has(channel)) continue;
+      seen.add(channel);
+      if (!wanted(channel)) continue;
+      const users = this.usersOn(channel, now);
+      if (users.size > 0) held.set(channel, users);
+    }
+    return held;
+  }
+
+  private usersOn(channel: string, now: number): Set<string> {
     const users = new Set<string>();
     for (const name of this.counts.live(channelDigest(channel), now)) {
       const userId = parsePushpinLinkChannel(name)?.userId;
       if (userId !== undefined) users.add(userId);
     }
-    return { streams, users: [...users].sort() };
+    return users;
   }
 
   private async receive(endpoint: string, socket: Subscriber): Promise<void> {
@@ -120,6 +155,9 @@ export class PushpinStats {
     }
     // Held SSE streams only: this library never holds responses or WebSockets.
     if (packet.mode !== 'stream' || !counted(packet.channel)) return;
+    if ('ttlSeconds' in packet) {
+      this.longestTtlMs = Math.max(this.longestTtlMs, packet.ttlSeconds * 1000);
+    }
     this.counts.apply(endpoint, packet, Date.now());
   }
 

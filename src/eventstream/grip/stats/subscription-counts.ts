@@ -71,6 +71,11 @@ export class SubscriptionCounts {
     }
   }
 
+  /** The channels some Pushpin holds as of `now`. */
+  *held(now: number): IterableIterator<string> {
+    for (const channel of this.shares.keys()) if (this.streams([channel], now) > 0) yield channel;
+  }
+
   /** The channels indexed under `tag` that some Pushpin holds as of `now`. */
   live(tag: string, now: number): string[] {
     return [...(this.tagged.get(tag) ?? [])].filter((channel) => this.streams([channel], now) > 0);
