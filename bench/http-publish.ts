@@ -13,6 +13,8 @@ import type { Scale } from './scale';
 import { PAYLOAD, RAW_INSERT, rawFloor, throughput } from './write-throughput';
 
 export interface HttpPublishFigure {
+  /** What was posted to: the bundled server's route, or {@link BARE_ROUTE}, its floor. */
+  readonly route: string;
   /** Concurrent callers of `POST /publish`, one event a request, on one channel. */
   readonly callers: number;
   readonly eventsPerSecond: number;
@@ -28,6 +30,8 @@ export interface HttpPublishFigure {
 }
 
 const KEY = 'bench-publish-key-0123456789';
+export const OUR_ROUTE = 'POST /publish';
+export const BARE_ROUTE = 'bare node:http calling sendEvent';
 const CALLERS = 64;
 /** Each measurement of a round (pgbench's connections are made before it). */
 const ROUND_SECONDS = 1.5;
@@ -57,18 +61,25 @@ export async function benchHttpPublish(
       join(__dirname, '..', 'src', 'main.js'),
     );
     cleanups.push(() => server.stop());
+    const bare = await startServerProcess(
+      { DATABASE_URL: databaseUrl },
+      undefined,
+      join(__dirname, 'bare-publish-server.js'),
+    );
+    cleanups.push(() => bare.stop());
     const stream = await startEventStream({ databaseUrl });
     cleanups.push(() => stream.close());
     const floor = await insertFloor(databaseUrl);
     cleanups.push(() => floor.close());
-    const port = Number(new URL(server.baseUrl).port);
+    const portOf = (process: { baseUrl: string }) => Number(new URL(process.baseUrl).port);
     /**
      * `callers` loops of `POST /publish` on `channel` for `ms`, each on a
      * keep-alive connection of its own, opened for the round: the server
      * closes connections idle for 5 s, as the floor's turn leaves them.
      */
-    const posting = async (ms: number, callers: number, channel: string) => {
+    const posting = async (ms: number, callers: number, channel: string, to = server) => {
       const body = JSON.stringify({ channel, type: 'tick', data: PAYLOAD });
+      const port = portOf(to);
       const request = jsonPost('/publish', port, { Authorization: `Bearer ${KEY}` }, body);
       const connections = await Promise.all(
         Array.from({ length: callers }, () => KeepAliveConnection.open(port, request)),
@@ -102,9 +113,17 @@ export async function benchHttpPublish(
       () => posting(ms, 1, 'http-one'),
       () => throughput(ms, 1, 1, send),
     );
+    log('one caller of a bare node:http server calling sendEvent…');
+    await posting(ms / 4, 1, 'bare-one', bare);
+    const floorOfOne = await inTurns(
+      rounds,
+      () => posting(ms, 1, 'bare-one', bare),
+      () => throughput(ms, 1, 1, send),
+    );
     return [
-      figure(CALLERS, many, `${floor.name}, ${CALLERS} clients`),
-      figure(1, one, 'sendEvent in process'),
+      figure(OUR_ROUTE, CALLERS, many, `${floor.name}, ${CALLERS} clients`),
+      figure(OUR_ROUTE, 1, one, 'sendEvent in process'),
+      figure(BARE_ROUTE, 1, floorOfOne, 'sendEvent in process'),
     ];
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -208,11 +227,13 @@ async function inTurns(
 }
 
 function figure(
+  route: string,
   callers: number,
   [ours, baseline]: [number, number],
   name: string,
 ): HttpPublishFigure {
   return {
+    route,
     callers,
     eventsPerSecond: Math.round(ours),
     msPerRequest: round((1000 * callers) / ours, 3),
