@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
 import { propertyRuns } from '../harness/property-runs';
-import { startServerProcess, type ServerProcess } from '../harness/server-process';
+import { serverOnOwnDatabase } from '../harness/server-suite';
 import { SseRecorder } from '../harness/sse-client';
 
 const KEY = 'bad-input-key-0123456789';
@@ -18,11 +17,10 @@ const printable = (text: string) =>
  * refused is stored; the server keeps serving.
  */
 describe('bad input over HTTP', () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
+  const suite = serverOnOwnDatabase({ EVENTSTREAM_PUBLISH_KEY: KEY });
   let stored = 0;
   const publish = (body: string, headers: Record<string, string> = {}) =>
-    fetch(`${server.baseUrl}/publish`, {
+    fetch(`${suite.server.baseUrl}/publish`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}`, ...headers },
       body,
@@ -38,16 +36,9 @@ describe('bad input over HTTP', () => {
     return { status: response.status, message: String(body.message) };
   };
   const count = async () =>
-    Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstream.events'))[0].n);
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServerProcess({ DATABASE_URL: db.url, EVENTSTREAM_PUBLISH_KEY: KEY });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+    Number(
+      (await suite.db.query<{ n: string }>('SELECT count(*) AS n FROM eventstream.events'))[0].n,
+    );
 
   describe('POST /publish', () => {
     it('answers a body that is not JSON with 415, whatever it holds', async () => {
@@ -88,7 +79,7 @@ describe('bad input over HTTP', () => {
       const batch = await publish(`{"events":[{"channel":"proto","type":"t","data":${data}}]}`);
       expect(batch.status).toBe(201);
       stored++;
-      const rows = await db.query<{ data: string }>(
+      const rows = await suite.db.query<{ data: string }>(
         `SELECT data::text FROM eventstream.events WHERE channel = 'proto' ORDER BY seq`,
       );
       expect(rows.map((r) => JSON.parse(r.data) as unknown)).toEqual([
@@ -137,7 +128,7 @@ describe('bad input over HTTP', () => {
         ],
       ];
       for (const [body, message] of cases) {
-        const response = await fetch(`${server.baseUrl}/publish`, {
+        const response = await fetch(`${suite.server.baseUrl}/publish`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
           body,
@@ -157,7 +148,7 @@ describe('bad input over HTTP', () => {
       const response = await publish(`{"channel":"exact","type":"t","data":${data}}`);
       expect(response.status).toBe(201);
       stored++;
-      const [row] = await db.query<{ data: string }>(
+      const [row] = await suite.db.query<{ data: string }>(
         `SELECT data::text FROM eventstream.events WHERE channel = 'exact'`,
       );
       expect(JSON.parse(row.data)).toEqual(JSON.parse(data));
@@ -245,7 +236,7 @@ describe('bad input over HTTP', () => {
     /** A stream that opens is cut at once: only the status matters. */
     const get = async (query: string, headers: Record<string, string> = {}) => {
       const controller = new AbortController();
-      const response = await fetch(`${server.baseUrl}/events?${query}`, {
+      const response = await fetch(`${suite.server.baseUrl}/events?${query}`, {
         headers,
         signal: controller.signal,
       });
@@ -264,7 +255,7 @@ describe('bad input over HTTP', () => {
       });
       // A request line past Node's header limit is refused before the app sees it.
       const response = await fetch(
-        `${server.baseUrl}/events?${names.map((n) => `channel=${n}`).join('&')}`,
+        `${suite.server.baseUrl}/events?${names.map((n) => `channel=${n}`).join('&')}`,
       );
       expect(response.status).toBe(431);
     });
@@ -330,7 +321,9 @@ describe('bad input over HTTP', () => {
   });
 
   it('keeps serving after all of that', async () => {
-    const client = new SseRecorder(`${server.baseUrl}/events?channel=after`, { eventTypes: ['t'] });
+    const client = new SseRecorder(`${suite.server.baseUrl}/events?channel=after`, {
+      eventTypes: ['t'],
+    });
     try {
       await client.until((c) => c.opens === 1);
       expect((await publish(JSON.stringify({ channel: 'after', type: 't', data: 1 }))).status).toBe(

@@ -1,16 +1,14 @@
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import { startServerProcess, type ServerProcess } from '../harness/server-process';
+import { serverOnOwnDatabase } from '../harness/server-suite';
 
 const KEY = 'test-publish-key-0123456789';
 
 /** `POST /publish` with `Idempotency-Key` (the IETF httpapi draft's semantics). */
 describe('the bundled server’s Idempotency-Key', () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
+  const suite = serverOnOwnDatabase({ EVENTSTREAM_PUBLISH_KEY: KEY });
   const publish = (body: unknown, idempotencyKey?: string) =>
-    fetch(`${server.baseUrl}/publish`, {
+    fetch(`${suite.server.baseUrl}/publish`, {
       method: 'POST',
       headers: {
         'Content-Type': 'application/json',
@@ -25,20 +23,11 @@ describe('the bundled server’s Idempotency-Key', () => {
   });
   const storedCount = async (channel: string) =>
     (
-      await db.query<{ n: number }>(
+      await suite.db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM eventstream.events WHERE channel = $1',
         [channel],
       )
     )[0].n;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServerProcess({ DATABASE_URL: db.url, EVENTSTREAM_PUBLISH_KEY: KEY });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
 
   it('answers a retry with the same body with the same 201 and ids, storing nothing', async () => {
     const body = { channel: 'replay', type: 'story', data: { title: 'once' } };
@@ -94,7 +83,7 @@ describe('the bundled server’s Idempotency-Key', () => {
   it('stores concurrent retries once: they wait for the first and get its ids', async () => {
     // An app transaction holds the channel's counter row, so the first
     // request stays in flight, its key claimed but not committed.
-    const holder = new Client({ connectionString: db.url });
+    const holder = new Client({ connectionString: suite.db.url });
     await holder.connect();
     try {
       await holder.query('BEGIN');
@@ -141,12 +130,16 @@ describe('the bundled server’s Idempotency-Key', () => {
     }
     // Given twice, as two header lines (fetch would join them into one).
     const twice = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpRequest(`${server.baseUrl}/publish`, { method: 'POST' }, (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-      });
+      const request = httpRequest(
+        `${suite.server.baseUrl}/publish`,
+        { method: 'POST' },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        },
+      );
       request.on('error', reject);
       request.setHeader('Content-Type', 'application/json');
       request.setHeader('Authorization', `Bearer ${KEY}`);

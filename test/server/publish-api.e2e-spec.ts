@@ -1,38 +1,29 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { createTestDatabase, type TestDatabase } from '../harness/postgres';
-import { startServerProcess, type ServerProcess } from '../harness/server-process';
+import { createTestDatabase } from '../harness/postgres';
+import { serverOnOwnDatabase } from '../harness/server-suite';
+import { startServerProcess } from '../harness/server-process';
 import { SseRecorder } from '../harness/sse-client';
 
 const KEY = 'test-publish-key-0123456789';
 
 describe('the bundled server', () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
+  const suite = serverOnOwnDatabase({ EVENTSTREAM_PUBLISH_KEY: KEY });
   const publish = (body: unknown, init: RequestInit = {}) =>
-    fetch(`${server.baseUrl}/publish`, {
+    fetch(`${suite.server.baseUrl}/publish`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
       body: typeof body === 'string' ? body : JSON.stringify(body),
       ...init,
     });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServerProcess({ DATABASE_URL: db.url, EVENTSTREAM_PUBLISH_KEY: KEY });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
-
   it('prints where it listens, the mode and its endpoints', () => {
-    expect(server.output()).toMatch(/Listening on http:\/\/127\.0\.0\.1:\d+ in direct mode/);
-    expect(server.output()).toContain('/events?channel=NAME');
-    expect(server.output()).toContain('POST');
+    expect(suite.server.output()).toMatch(/Listening on http:\/\/127\.0\.0\.1:\d+ in direct mode/);
+    expect(suite.server.output()).toContain('/events?channel=NAME');
+    expect(suite.server.output()).toContain('POST');
   });
 
   it('streams what is published over HTTP, one event or a batch', async () => {
-    const client = new SseRecorder(`${server.baseUrl}/events?channel=news`, {
+    const client = new SseRecorder(`${suite.server.baseUrl}/events?channel=news`, {
       eventTypes: ['story'],
     });
     try {
@@ -104,7 +95,9 @@ describe('the bundled server', () => {
     expect(await response.json()).toMatchObject({ message: [/control characters/] });
     const spaced = await publish({ channel: 'has space', type: 't', data: 1 });
     expect(spaced.status).toBe(400);
-    expect(await db.query(`SELECT 1 FROM eventstream.events WHERE channel = 'rules'`)).toEqual([]);
+    expect(
+      await suite.db.query(`SELECT 1 FROM eventstream.events WHERE channel = 'rules'`),
+    ).toEqual([]);
   });
 
   it('answers a body over 1 MB with 413', async () => {
@@ -119,7 +112,7 @@ describe('the bundled server', () => {
    */
   const answerToUnfinishedBody = (headers: Record<string, string>) =>
     new Promise<IncomingMessage>((resolve, reject) => {
-      const request = httpRequest(`${server.baseUrl}/publish`, { method: 'POST', headers });
+      const request = httpRequest(`${suite.server.baseUrl}/publish`, { method: 'POST', headers });
       const timer = setTimeout(() => {
         request.destroy();
         reject(new Error('no answer before the body ended'));
@@ -148,7 +141,7 @@ describe('the bundled server', () => {
   });
 
   it('logs nothing for what clients get wrong', async () => {
-    const logged = server.output().length;
+    const logged = suite.server.output().length;
     const tooLarge = await answerToUnfinishedBody({
       'Content-Type': 'application/json',
       'Content-Length': '2000000',
@@ -177,7 +170,7 @@ describe('the bundled server', () => {
       });
       expect(keyless.status).toBe(401);
     }
-    expect(server.output().slice(logged)).toBe('');
+    expect(suite.server.output().slice(logged)).toBe('');
   });
 
   it('keeps serving after all of that', async () => {

@@ -4,6 +4,7 @@ import { EVENT_STORE, type EventStore } from '../../src/eventstream/storage/even
 import { EventDatabase } from '../../src/eventstream/storage/postgres/event-database';
 import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
+import { within } from '../harness/wait';
 
 const CALLERS = 64;
 const ROUNDS = 10;
@@ -175,13 +176,11 @@ describe('group commit: concurrent sends share transactions', () => {
         blockedDone = true;
       });
       // …while a send on another channel, arriving meanwhile, is not held up behind it.
-      let timer: NodeJS.Timeout | undefined;
-      const other = await Promise.race([
+      const other = await within(
         instance.events.sendEvent('free', 'n', 1),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
+        5_000,
+        'held up by another channel’s lock',
+      );
       expect(other.seq).toBe(1);
       expect(blockedDone).toBe(false);
       await transaction.query('COMMIT');
@@ -259,13 +258,11 @@ describe('group commit: concurrent sends share transactions', () => {
       const held = instance.events.sendEvent('past-held', 'n', 2).finally(() => {
         heldDone = true;
       });
-      let timer: NodeJS.Timeout | undefined;
-      const others = await Promise.race([
+      const others = await within(
         Promise.all(free.map((channel) => instance.events.sendEvent(channel, 'n', 1))),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('held up by another channel’s lock')), 5_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
+        5_000,
+        'held up by another channel’s lock',
+      );
       expect(others.map((record) => record.seq)).toEqual(free.map(() => 2));
       expect(heldDone).toBe(false);
       const { rows } = await observer.query<{ xmin: string }>(
@@ -300,13 +297,11 @@ describe('group commit: concurrent sends share transactions', () => {
         waiting.push(instance.events.sendEvent(free[i], 'n', 1));
         await new Promise((resolve) => setImmediate(resolve));
       }
-      let timer: NodeJS.Timeout | undefined;
-      const later = await Promise.race([
+      const later = await within(
         Promise.all(free.slice(3).map((channel) => instance.events.sendEvent(channel, 'n', 1))),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('held up by other channels’ locks')), 5_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
+        5_000,
+        'held up by other channels’ locks',
+      );
       expect(later.map((record) => record.seq)).toEqual([2, 2, 2]);
       for (const transaction of transactions) await transaction.query('COMMIT');
       await Promise.all(waiting);
