@@ -104,7 +104,11 @@ describe('migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'eventstream'
        ORDER BY table_name`,
     );
-    expect(ours.map((t) => t.table_name)).toEqual([
+    const names = ours.map((t) => t.table_name);
+    // The events table's partitions, made ahead by the library.
+    const partitions = names.filter((name) => /^events_p\d+$/.test(name));
+    expect(partitions.length).toBeGreaterThan(0);
+    expect(names.filter((name) => !partitions.includes(name))).toEqual([
       '_prisma_migrations',
       'channels',
       'events',

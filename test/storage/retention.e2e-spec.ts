@@ -1,6 +1,7 @@
 import { EventPositionTooOldError, type EventStreamService } from '../../src/eventstream';
 import { startEventStream, type EventStreamInstance } from '../harness/event-stream-app';
 import { createTestDatabase, withClient, type TestDatabase } from '../harness/postgres';
+import { migrateUnpartitioned } from '../harness/unpartitioned';
 import { waitFor } from '../harness/wait';
 
 const send = (events: EventStreamService, channel: string, count: number) =>
@@ -54,6 +55,68 @@ describe('retention', () => {
     expect((await stream.events.getEvents('old', { limit: 1 })).events[0].seq).toBe(16);
   });
 
+  it('trims without waiting for writers that hold a channel', async () => {
+    await send(stream.events, 'busy', 20);
+    await withClient(db.url, async (writer) => {
+      // A writer mid-transaction holds the channel's counter row.
+      await writer.query('BEGIN');
+      await writer.query(`SELECT * FROM eventstream.channels WHERE name = 'busy' FOR UPDATE`);
+      try {
+        expect(await stream.retention.trimNow()).toBe(10);
+      } finally {
+        await writer.query('ROLLBACK');
+      }
+    });
+  });
+
+  it('trims in the background on its own timer', async () => {
+    const fast = await startEventStream({
+      databaseUrl: db.url,
+      retention: { maxEventsPerChannel: 2, maxAgeMs: null, intervalMs: 50 },
+    });
+    try {
+      await send(fast.events, 'background', 7);
+      await waitFor(async () => (await seqsOf('background')).length === 2);
+      expect(await seqsOf('background')).toEqual([6, 7]);
+    } finally {
+      await fast.close();
+    }
+  });
+});
+
+// Partitioned tables drop whole partitions by age: test/storage/partitions.
+describe('retention by age on a table that is not partitioned', () => {
+  let db: TestDatabase;
+  let stream: EventStreamInstance;
+  const seqsOf = (channel: string) =>
+    db
+      .query<{ seq: number }>(
+        'SELECT seq::int FROM eventstream.events WHERE channel = $1 ORDER BY seq',
+        [channel],
+      )
+      .then((rows) => rows.map((r) => r.seq));
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrateUnpartitioned(db.url);
+    stream = await startEventStream({
+      databaseUrl: db.url,
+      migrate: false,
+      retention: { maxEventsPerChannel: 10, maxAgeMs: 60 * 60 * 1000, intervalMs: 3_600_000 },
+    });
+  });
+  afterAll(async () => {
+    await stream?.close();
+    await db?.drop();
+  });
+
+  it('is a plain table', async () => {
+    const [{ kind }] = await db.query<{ kind: string }>(
+      "SELECT relkind AS kind FROM pg_class WHERE oid = 'eventstream.events'::regclass",
+    );
+    expect(kind).toBe('r');
+  });
+
   it('trims by age as a prefix, so what is kept has no holes', async () => {
     await send(stream.events, 'aged', 6);
     // Seqs 1-3 are old; 4 is stamped old too although 5 is newer than it,
@@ -83,34 +146,6 @@ describe('retention', () => {
     });
     expect(await stream.events.getEvents('expired')).toMatchObject({ events: [], cursor: 3 });
     expect(await stream.events.getCurrentEventId('expired')).toBe('expired:3');
-  });
-
-  it('trims without waiting for writers that hold a channel', async () => {
-    await send(stream.events, 'busy', 20);
-    await withClient(db.url, async (writer) => {
-      // A writer mid-transaction holds the channel's counter row.
-      await writer.query('BEGIN');
-      await writer.query(`SELECT * FROM eventstream.channels WHERE name = 'busy' FOR UPDATE`);
-      try {
-        expect(await stream.retention.trimNow()).toBe(10);
-      } finally {
-        await writer.query('ROLLBACK');
-      }
-    });
-  });
-
-  it('trims in the background on its own timer', async () => {
-    const fast = await startEventStream({
-      databaseUrl: db.url,
-      retention: { maxEventsPerChannel: 2, maxAgeMs: null, intervalMs: 50 },
-    });
-    try {
-      await send(fast.events, 'background', 7);
-      await waitFor(async () => (await seqsOf('background')).length === 2);
-      expect(await seqsOf('background')).toEqual([6, 7]);
-    } finally {
-      await fast.close();
-    }
   });
 });
 

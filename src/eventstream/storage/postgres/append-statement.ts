@@ -5,6 +5,15 @@ import { quoteIdentifier } from './sql-identifiers';
 import { COMMIT_PREFIX, HEAD_PREFIX, notifyChannel } from './notify-channel';
 
 /**
+ * An event's created_at is its channel's `last_at`, set as the counter row is
+ * bumped: after its lock is taken, so after the previous append on the
+ * channel committed, and never below that append's stamp whatever the
+ * clocks do. Within a channel created_at then never goes back as seqs go up,
+ * which dropping whole partitions by age relies on (no hole in what is kept).
+ */
+const STAMP = 'last_at = greatest(clock_timestamp(), c.last_at)';
+
+/**
  * Prepared statements are per connection and by name: the name follows the
  * text, so stores of different schemas can share a pool.
  */
@@ -70,23 +79,22 @@ export class AppendStatement {
       ), counts AS (
         SELECT channel, count(*) AS n FROM input GROUP BY channel
       ), ${bump}, inserted AS (
-        INSERT INTO ${quoted}."events" (channel, seq, type, data)
+        INSERT INTO ${quoted}."events" (channel, seq, type, data, created_at)
         SELECT i.channel,
                b.last_seq - n.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord),
-               i.type, i.data::json
+               i.type, i.data::json, b.last_at
         FROM input i JOIN bumped b ON b.name = i.channel JOIN counts n ON n.channel = i.channel
-        RETURNING created_at
       )`;
     this.text = `${append(`bumped AS (
-        INSERT INTO ${quoted}."channels" AS c (name, last_seq)
-        SELECT channel, n FROM counts ORDER BY channel
-        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
-        RETURNING c.name, c.last_seq
+        INSERT INTO ${quoted}."channels" AS c (name, last_seq, last_at)
+        SELECT channel, n, clock_timestamp() FROM counts ORDER BY channel
+        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq, ${STAMP}
+        RETURNING c.name, c.last_seq, c.last_at
       )`)}, marked AS (
         SELECT pg_notify($4, '${COMMIT_PREFIX}' || $5::text) FROM (SELECT 1) one
         WHERE $5::text IS NOT NULL
       )
-      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at,
+      SELECT b.name, b.last_seq, b.last_at AS created_at,
              (CASE WHEN $6::boolean
                THEN pg_notify($4, '${HEAD_PREFIX}' || b.last_seq || ' ' || b.name)
              END) IS NULL AS notified,
@@ -95,15 +103,15 @@ export class AppendStatement {
     this.name = preparedName('eventstream_append', this.text);
     const single = `
       WITH bumped AS (
-        INSERT INTO ${quoted}."channels" AS c (name, last_seq) VALUES ($1::text, 1)
-        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + 1
-        RETURNING c.name, c.last_seq
+        INSERT INTO ${quoted}."channels" AS c (name, last_seq, last_at)
+        VALUES ($1::text, 1, clock_timestamp())
+        ON CONFLICT (name) DO UPDATE SET last_seq = c.last_seq + 1, ${STAMP}
+        RETURNING c.name, c.last_seq, c.last_at
       ), inserted AS (
-        INSERT INTO ${quoted}."events" (channel, seq, type, data)
-        SELECT name, last_seq, $2::text, $3::text::json FROM bumped
-        RETURNING created_at
+        INSERT INTO ${quoted}."events" (channel, seq, type, data, created_at)
+        SELECT name, last_seq, $2::text, $3::text::json, last_at FROM bumped
       )
-      SELECT b.name, b.last_seq, (SELECT created_at FROM inserted) AS created_at FROM bumped b`;
+      SELECT b.name, b.last_seq, b.last_at AS created_at FROM bumped b`;
     this.single = { name: preparedName('eventstream_append1', single), text: single };
     // SKIP LOCKED never waits, so a batch of sends on many channels cannot be
     // held up by one channel's lock, nor deadlock. A channel with no counter
@@ -115,12 +123,12 @@ export class AppendStatement {
         ORDER BY c.name
         FOR UPDATE SKIP LOCKED
       ), bumped AS (
-        UPDATE ${quoted}."channels" AS c SET last_seq = c.last_seq + n.n
+        UPDATE ${quoted}."channels" AS c SET last_seq = c.last_seq + n.n, ${STAMP}
         FROM counts n
         WHERE c.name = n.channel AND c.name IN (SELECT name FROM locked)
-        RETURNING c.name, c.last_seq
+        RETURNING c.name, c.last_seq, c.last_at
       )`)}
-      SELECT b.name, b.last_seq, (SELECT max(created_at) FROM inserted) AS created_at FROM bumped b`;
+      SELECT b.name, b.last_seq, b.last_at AS created_at FROM bumped b`;
     this.unlocked = { name: preparedName('eventstream_append_unlocked', unlocked), text: unlocked };
   }
 
@@ -183,11 +191,11 @@ export class AppendStatement {
     for (const row of rows) {
       next.set(row.name, Number(row.last_seq) - (counts.get(row.name) ?? 0) + 1);
     }
-    const createdAt = rows[0].created_at;
+    const createdAt = new Map(rows.map((row) => [row.name, row.created_at]));
     return events.map(({ channel }) => {
       const seq = next.get(channel) as number;
       next.set(channel, seq + 1);
-      return { channel, seq, createdAt };
+      return { channel, seq, createdAt: createdAt.get(channel) as Date };
     });
   }
 }

@@ -6,6 +6,7 @@ import { applyMigrations, migrationStatus } from './migrator';
 import type { EventStreamConfig } from '../../options/eventstream-config';
 import { toStoreError } from '../store-errors';
 import { ReplicaSet } from './replica-set';
+import { EventPartitions, partitionIntervalMs } from './event-partitions';
 
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
@@ -16,6 +17,9 @@ const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
  */
 export class EventDatabase implements OnApplicationShutdown {
   private static readonly logger = new Logger('EventStream');
+  /** Set when the events table is partitioned (found at start-up). */
+  partitions?: EventPartitions;
+  private maintenanceTimer?: NodeJS.Timeout;
 
   private constructor(
     readonly pool: Pool,
@@ -61,7 +65,7 @@ export class EventDatabase implements OnApplicationShutdown {
     // failover) would be an unhandled 'error' event and end the process.
     pool.on('error', database.onIdleConnectionError);
     try {
-      await database.prepareSchema(config);
+      await database.preparePartitions(config, await database.prepareSchema(config));
     } catch (error) {
       await database.close();
       throw error;
@@ -74,6 +78,8 @@ export class EventDatabase implements OnApplicationShutdown {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.maintenanceTimer);
+    await this.partitions?.idle();
     await this.replicas.close();
     if (!this.ownsPool) this.pool.off('error', this.onIdleConnectionError);
     else if (!this.pool.ended) await this.pool.end();
@@ -82,7 +88,40 @@ export class EventDatabase implements OnApplicationShutdown {
   private readonly onIdleConnectionError = (error: Error) =>
     EventDatabase.logger.warn(`Idle database connection failed: ${error.message}`);
 
-  private async prepareSchema(config: EventStreamConfig): Promise<void> {
+  /**
+   * With a partitioned events table, makes sure partitions exist ahead of
+   * the clock before anything is sent, then keeps them ahead, and drops
+   * expired ones, on a timer. A database unreachable at start-up is looked
+   * at on the timer's first turn that reaches it.
+   */
+  private async preparePartitions(config: EventStreamConfig, reachable: boolean): Promise<void> {
+    const maxAgeMs = config.retention?.maxAgeMs ?? null;
+    const intervalMs = partitionIntervalMs(maxAgeMs);
+    if (reachable && (await this.findLayout(intervalMs))) await this.partitions?.createAhead();
+    if (this.partitions === undefined && reachable) return;
+    this.maintenanceTimer = setInterval(() => {
+      void (async () => {
+        if (this.partitions === undefined && !(await this.findLayout(intervalMs))) {
+          clearInterval(this.maintenanceTimer);
+          return;
+        }
+        await this.partitions?.maintain(maxAgeMs);
+      })().catch((error) =>
+        EventDatabase.logger.warn(`Partition maintenance failed: ${messageOf(error)}`),
+      );
+    }, EventPartitions.maintenancePeriodMs(intervalMs));
+    this.maintenanceTimer.unref();
+  }
+
+  /** Resolves with whether the events table is partitioned, keeping its partitions if so. */
+  private async findLayout(intervalMs: number): Promise<boolean> {
+    if (!(await EventPartitions.isPartitioned(this.pool, this.schema))) return false;
+    this.partitions = new EventPartitions(this.pool, this.schema, intervalMs);
+    return true;
+  }
+
+  /** Resolves with whether the database could be reached. */
+  private async prepareSchema(config: EventStreamConfig): Promise<boolean> {
     const log = (message: string) => EventDatabase.logger.log(message);
     let client: ClientBase & { release?: () => void };
     try {
@@ -90,12 +129,12 @@ export class EventDatabase implements OnApplicationShutdown {
     } catch (error) {
       if (config.migrate) throw toStoreError('connect at start-up', error);
       EventDatabase.logger.error(`Database unreachable at start-up: ${messageOf(error)}`);
-      return;
+      return false;
     }
     try {
       if (config.migrate) {
         await applyMigrations(client, { schema: config.schema, log });
-        return;
+        return true;
       }
       const status = await migrationStatus(client, { schema: config.schema });
       if (status.pending.length > 0 || status.failed.length > 0) {
@@ -105,6 +144,7 @@ export class EventDatabase implements OnApplicationShutdown {
             'or set the module option `migrate: true`.',
         );
       }
+      return true;
     } finally {
       if (client.release) client.release();
       else await (client as Client).end();

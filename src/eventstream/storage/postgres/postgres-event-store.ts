@@ -195,13 +195,14 @@ export class PostgresEventStore implements EventStore {
     try {
       const { transaction, commitMarker } = options;
       if (!transaction) {
-        // A marker is for one caller's commit only: such an append goes alone.
-        if (commitMarker !== undefined) {
-          return await statement.run(this.database.pool, events, { commitMarker });
-        }
-        return oneChannel(events)
-          ? await this.batches.append(events)
-          : await this.groupFor(events).append(events);
+        return await this.withPartition(() =>
+          // A marker is for one caller's commit only: such an append goes alone.
+          commitMarker !== undefined
+            ? statement.run(this.database.pool, events, { commitMarker })
+            : oneChannel(events)
+              ? this.batches.append(events)
+              : this.groupFor(events).append(events),
+        );
       }
       // In the app's transaction, through its own client: not prepared,
       // since that client may be Prisma's. Only Postgres knows when it
@@ -213,6 +214,22 @@ export class PostgresEventStore implements EventStore {
       return statement.toAppended(events, rows);
     } catch (error) {
       throw toStoreError('append events', error);
+    }
+  }
+
+  /**
+   * Runs `append` again, once, after creating partitions, if it found none
+   * for its time: partitions are made well ahead, so this is only after
+   * every instance was stopped for long, or the database's clock jumped.
+   */
+  private async withPartition<T>(append: () => Promise<T>): Promise<T> {
+    try {
+      return await append();
+    } catch (error) {
+      const { partitions } = this.database;
+      if (!partitions || !isNoPartitionError(error)) throw error;
+      await partitions.createAhead();
+      return append();
     }
   }
 
@@ -404,7 +421,11 @@ export class PostgresEventStore implements EventStore {
       if (policy.maxEventsPerChannel !== null) {
         deleted += await this.deleteInBatches(this.trimByCountSql, policy.maxEventsPerChannel);
       }
-      if (policy.maxAgeMs !== null) {
+      const { partitions } = this.database;
+      if (partitions) {
+        // Whole partitions past the age limit go, with no row deleted one by one.
+        deleted += await partitions.maintain(policy.maxAgeMs);
+      } else if (policy.maxAgeMs !== null) {
         deleted += await this.deleteInBatches(
           this.trimByAgeSql,
           new Date(Date.now() - policy.maxAgeMs),
@@ -441,6 +462,14 @@ export class PostgresEventStore implements EventStore {
 function headOf(rows: readonly ReadRow[]): number {
   const head = rows[0]?.head;
   return head === null || head === undefined ? 0 : Number(head);
+}
+
+/** What Postgres answers a row whose created_at no partition covers. */
+function isNoPartitionError(error: unknown): boolean {
+  return (
+    (error as { code?: string }).code === '23514' &&
+    /no partition of relation/.test((error as Error).message)
+  );
 }
 
 function oneChannel(events: readonly NewEvent[]): boolean {
