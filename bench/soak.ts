@@ -81,8 +81,9 @@ function settingsFrom(argv: readonly string[]): Settings {
     // (or drops) from the second minute on, for nine tenths of a 10-minute run.
     retentionSeconds: positive('retention-seconds', 60, false),
     load: {
-      // 64 callers: the most the write bench measures, and more than twice the
-      // 100-channel rate of 16 callers there (bench/write-throughput.ts).
+      // 64 callers: the most the write bench measures, and its best rate on
+      // 100 channels (21,490 events/s against 14,546 with 16 callers in the
+      // run in docs/benchmarks.md): group commit needs callers waiting.
       callers: positive('callers', 64, true),
       channels: 100,
       // Half the sends on 4 channels: their counter rows are contended and
