@@ -16,6 +16,7 @@ export interface PublisherOptions {
 
 /** A publish that got no 2xx: refused, cut, or its instance down. */
 export interface FailedPublish {
+  /** When it failed. */
   readonly at: number;
   readonly publisher: string;
   readonly reason: string;
@@ -33,6 +34,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export class Publisher {
   readonly acks: Ack[] = [];
   readonly failures: FailedPublish[] = [];
+  /** Milliseconds from each request to its 2xx. */
+  readonly latencies: number[] = [];
   private count = 0;
   private running = false;
   private workers: Promise<void>[] = [];
@@ -79,9 +82,14 @@ export class Publisher {
       });
       const body = await response.text();
       if (!response.ok) {
-        this.failures.push({ at: t, publisher: name, reason: `${response.status} ${body}` });
+        this.failures.push({
+          at: Date.now(),
+          publisher: name,
+          reason: `${response.status} ${body}`,
+        });
         return;
       }
+      this.latencies.push(Date.now() - t);
       const { ids } = JSON.parse(body) as { ids: string[] };
       ids.forEach((id, i) => {
         const tick = ticks[i];
@@ -91,7 +99,7 @@ export class Publisher {
       // fetch's own error says only "fetch failed"; its cause says why.
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
       const reason = cause instanceof Error ? cause.message : String(cause);
-      this.failures.push({ at: t, publisher: name, reason });
+      this.failures.push({ at: Date.now(), publisher: name, reason });
     }
   }
 }

@@ -6,6 +6,9 @@ export function formatReport(report: RunReport): string {
   const lines = [
     `Acknowledged publishes: ${report.acknowledged} events; failed publishes: ${report.failedPublishes}; ` +
       `stored without an acknowledgement: ${check.unacknowledgedStored}`,
+    `Publish rate: ${Math.round(report.publishRate.achieved)} events/s acknowledged ` +
+      `(aimed at ${report.publishRate.target}); request to 2xx: p50 ${report.publishLatencyMs.p50} ms, ` +
+      `p99 ${report.publishLatencyMs.p99} ms`,
     ...Object.entries(report.failureReasons).map(
       ([reason, count]) => `  ${String(count).padStart(5)} failed: ${reason}`,
     ),
