@@ -96,9 +96,11 @@ export class Publisher {
         this.acks.push({ channel: tick.c, seq: seqOf(id, tick.c), token: tickToken(tick) });
       });
     } catch (error) {
-      // fetch's own error says only "fetch failed"; its cause says why.
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      // fetch's own error says only "fetch failed"; its cause says why. (Not
+      // `instanceof Error`: under Jest the errors come from another realm.)
+      const cause = (error as { cause?: unknown } | undefined)?.cause ?? error;
+      const message = (cause as { message?: unknown } | undefined)?.message;
+      const reason = typeof message === 'string' ? message : String(cause);
       this.failures.push({ at: Date.now(), publisher: name, reason });
     }
   }
