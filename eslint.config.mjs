@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   js.configs.recommended,
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     // Fixtures and the consumer suite's templates are compiled by their own
     // tests, against the built package (the templates inside generated apps).
     ignores: ['test/fixtures/**', 'test/consumer/**'],

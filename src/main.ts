@@ -29,7 +29,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forServer({
       databaseUrl,
-      gripUrl: settings.gripUrl,
+      replicaUrls: settings.replicaUrls,
+      gripUrls: settings.gripUrls,
       gripStats: settings.gripStats,
       demo: settings.demo,
       metrics: settings.metrics,
@@ -60,10 +61,11 @@ async function bootstrap(): Promise<void> {
   await app.listen(settings.port, settings.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://${settings.host}:${port}`;
-  // The key in GRIP_URL is a secret: only the proxy's address is printed.
-  const mode = settings.gripUrl
-    ? `GRIP mode (proxy publish API ${new URL(settings.gripUrl).origin})`
-    : 'direct mode';
+  // The key in GRIP_URL is a secret: only the proxies' addresses are printed.
+  const mode =
+    settings.gripUrls.length > 0
+      ? `GRIP mode (proxy publish API ${settings.gripUrls.map((u) => new URL(u).origin).join(', ')})`
+      : 'direct mode';
   logger.log(
     settings.demo
       ? `Demo: ${url}/ (anyone who reaches it may post to "demo" channels; EVENTSTREAM_DEMO=off)`
@@ -76,7 +78,8 @@ async function bootstrap(): Promise<void> {
       : 'Publish endpoint off: set EVENTSTREAM_PUBLISH_KEY to enable POST /publish',
   );
   logger.log(
-    `Listening on ${url} in ${mode} (database: ${embedded ? 'embedded' : 'DATABASE_URL'})`,
+    `Listening on ${url} in ${mode} (database: ${embedded ? 'embedded' : 'DATABASE_URL'}` +
+      `${settings.replicaUrls.length > 0 ? `, ${settings.replicaUrls.length} read replica(s)` : ''})`,
   );
 }
 

@@ -32,6 +32,7 @@ export default defineConfig({
           { text: 'GRIP mode (Pushpin)', link: '/grip' },
           { text: 'Operations', link: '/operations' },
           { text: 'Read replicas', link: '/replicas' },
+          { text: 'Scaling out', link: '/scaling' },
           { text: 'The bundled server', link: '/bundled-server' },
           { text: 'Threat model', link: '/threat-model' },
         ],

@@ -8,7 +8,8 @@ import { StatusController } from './status.controller';
 
 export interface AppModuleSettings {
   readonly databaseUrl: string;
-  readonly gripUrl: string | undefined;
+  readonly replicaUrls: readonly string[];
+  readonly gripUrls: readonly string[];
   readonly gripStats: readonly string[];
   readonly demo: boolean;
   readonly metrics: boolean;
@@ -31,10 +32,12 @@ export class AppModule {
         EventStreamModule.forRoot({
           databaseUrl: settings.databaseUrl,
           migrate: true,
-          ...(settings.gripUrl
+          ...(settings.replicaUrls.length > 0 ? { replicas: settings.replicaUrls } : {}),
+          ...(settings.gripUrls.length > 0
             ? {
                 grip: {
-                  url: settings.gripUrl,
+                  // One URL as given, several as the list: each proxy gets every event.
+                  url: settings.gripUrls.length === 1 ? settings.gripUrls[0] : settings.gripUrls,
                   ...(settings.gripStats.length > 0 ? { stats: settings.gripStats } : {}),
                 },
               }

@@ -41,3 +41,44 @@ describe('EVENTSTREAM_MAX_STREAMS', () => {
     },
   );
 });
+
+describe('GRIP_URL', () => {
+  test('is direct mode when unset or blank', () => {
+    expect(readServerSettings({}).gripUrls).toEqual([]);
+    expect(readServerSettings({ GRIP_URL: ' ' }).gripUrls).toEqual([]);
+  });
+
+  test('lists whitespace-separated URLs, one per proxy, keeping commas inside a URL', () => {
+    const first = 'http://pushpin-1:5561/?iss=pushpin&key=k';
+    const second = 'http://pushpin-2:5561/?iss=pushpin&key=k,with,commas';
+    expect(readServerSettings({ GRIP_URL: first }).gripUrls).toEqual([first]);
+    expect(readServerSettings({ GRIP_URL: ` ${first}\n  ${second} ` }).gripUrls).toEqual([
+      first,
+      second,
+    ]);
+  });
+});
+
+describe('DATABASE_REPLICA_URLS', () => {
+  const DATABASE_URL = 'postgres://app@primary/app';
+
+  test('is none when unset or blank', () => {
+    expect(readServerSettings({ DATABASE_URL }).replicaUrls).toEqual([]);
+    expect(readServerSettings({ DATABASE_URL, DATABASE_REPLICA_URLS: ' ' }).replicaUrls).toEqual(
+      [],
+    );
+  });
+
+  test('lists whitespace-separated URLs, keeping a host list with commas whole', () => {
+    const replicas = 'postgres://app@r1/app postgresql://app@r2:5432,r3:5432/app';
+    expect(
+      readServerSettings({ DATABASE_URL, DATABASE_REPLICA_URLS: replicas }).replicaUrls,
+    ).toEqual(['postgres://app@r1/app', 'postgresql://app@r2:5432,r3:5432/app']);
+  });
+
+  test('needs DATABASE_URL', () => {
+    expect(() => readServerSettings({ DATABASE_REPLICA_URLS: 'postgres://app@r1/app' })).toThrow(
+      'DATABASE_REPLICA_URLS needs DATABASE_URL',
+    );
+  });
+});

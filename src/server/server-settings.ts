@@ -6,11 +6,13 @@ export interface ServerSettings {
   readonly host: string;
   /** Unset: an embedded Postgres keeps its data in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** Streaming read replicas of `databaseUrl` (`DATABASE_REPLICA_URLS`); empty: none. */
+  readonly replicaUrls: readonly string[];
   readonly dataDir: string;
   /** Unset: no publish endpoint. */
   readonly publishKey: string | undefined;
-  /** A GRIP proxy's publish URL with its key; unset: direct mode. */
-  readonly gripUrl: string | undefined;
+  /** Each GRIP proxy's publish URL with its key (`GRIP_URL`); empty: direct mode. */
+  readonly gripUrls: readonly string[];
   /** Pushpin stats sockets for presence counts (`GRIP_STATS`, comma-separated); empty: none. */
   readonly gripStats: readonly string[];
   /** Serve the demo page at `/` and its endpoints (default on; `EVENTSTREAM_DEMO=off`). */
@@ -32,9 +34,10 @@ export function readServerSettings(env: NodeJS.ProcessEnv): ServerSettings {
     port,
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || undefined,
+    replicaUrls: readReplicaUrls(env.DATABASE_REPLICA_URLS, env.DATABASE_URL),
     dataDir: resolve(env.EVENTSTREAM_DATA_DIR || '.data'),
     publishKey: env.EVENTSTREAM_PUBLISH_KEY || undefined,
-    gripUrl: env.GRIP_URL || undefined,
+    gripUrls: readList(env.GRIP_URL),
     gripStats: readGripStats(env.GRIP_STATS, env.GRIP_URL),
     demo: readSwitch('EVENTSTREAM_DEMO', env.EVENTSTREAM_DEMO, true),
     metrics: readSwitch('EVENTSTREAM_METRICS', env.EVENTSTREAM_METRICS, false),
@@ -50,6 +53,24 @@ function readPositiveInteger(name: string, value: string | undefined): number | 
     throw new Error(`${name} must be a whole number of at least 1, got "${value}"`);
   }
   return number;
+}
+
+/**
+ * URLs separated by whitespace, which no URL holds unencoded: a comma may be
+ * part of one (a libpq URL's host list, a JWK in a GRIP URL's `verify-key`).
+ */
+function readList(value: string | undefined): string[] {
+  return (value ?? '').split(/\s+/).filter((url) => url !== '');
+}
+
+function readReplicaUrls(value: string | undefined, databaseUrl: string | undefined): string[] {
+  const urls = readList(value);
+  if (urls.length > 0 && !databaseUrl) {
+    throw new Error(
+      'DATABASE_REPLICA_URLS needs DATABASE_URL: the embedded database has no replicas',
+    );
+  }
+  return urls;
 }
 
 function readGripStats(value: string | undefined, gripUrl: string | undefined): string[] {

@@ -14,8 +14,11 @@ export const PUSHPIN_INSTALL_HINT =
   "Pushpin is not installed: run `apt-get install -y pushpin` (Debian's package; .ci/run does).";
 
 export interface PushpinOptions {
-  /** The app behind Pushpin, on loopback. */
-  readonly backendPort: number;
+  /**
+   * The app behind Pushpin, on loopback; several instances' ports: Pushpin
+   * tries them in this order, the next when one refuses the connection.
+   */
+  readonly backendPort: number | readonly number[];
   /** Pushpin signs proxied requests with this key (`Grip-Sig`). */
   readonly sigKey: string;
   /**
@@ -106,7 +109,10 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   await writeFile(configPath, config);
   // The settings docker-compose.yml gives Pushpin too: its sig key and routes.
   const routesPath = join(dir, 'routes');
-  const backend = `127.0.0.1:${options.backendPort}`;
+  const backend = [options.backendPort]
+    .flat()
+    .map((port) => `127.0.0.1:${port}`)
+    .join(' ');
   execFileSync('sh', [
     CONFIGURE,
     configPath,
