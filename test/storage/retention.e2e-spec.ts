@@ -69,6 +69,14 @@ describe('retention', () => {
     });
   });
 
+  it('finishes a trim in progress before it closes the pool', async () => {
+    const closing = await startEventStream({ databaseUrl: db.url, retention: {} });
+    await send(closing.events, 'closing', 3);
+    const trimming = closing.retention.trimNow();
+    await closing.close();
+    await expect(trimming).resolves.toBe(0);
+  });
+
   it('trims in the background on its own timer', async () => {
     const fast = await startEventStream({
       databaseUrl: db.url,
