@@ -1,7 +1,10 @@
 import type { RunningPushpin } from '../test/harness/pushpin';
 import { load, percentile, round, sleep, until } from './measure';
 import type { Scale } from './scale';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ServerProcess } from './server-control';
+import type { EventTimes } from './server-protocol';
 import { SseClient, type SseEvent } from './sse-load';
 
 /**
@@ -20,6 +23,20 @@ const onlyModes = process.argv
   .find((arg) => arg.startsWith('--modes='))
   ?.slice(8)
   .split(',');
+/**
+ * `BENCH_WINDOW_PROFILE=1`: a CPU profile of the server process over each
+ * timed window of the direct modes (inspector, sampling every 250 µs), in
+ * bench/results/profiles/; `bench/experiments/profile-top.js FILE` sums it up.
+ */
+const windowProfile = process.env.BENCH_WINDOW_PROFILE === '1';
+let profiled = 0;
+/** `--loads=1000x20`: some loads only (clients x events/s), while working on them. */
+const onlyLoads = process.argv
+  .find((arg) => arg.startsWith('--loads='))
+  ?.slice(8)
+  .split(',');
+/** `--no-memory`: delivery only, without the idle-memory readings. */
+const skipMemory = process.argv.includes('--no-memory');
 /** Streams opened and closed before memory is first read, on every server measured. */
 const WARM_UP_STREAMS = 100;
 
@@ -60,6 +77,20 @@ export interface DeliveryFigure {
     readonly fanOutMs: readonly [number, number];
     /** How late the server's event loop ran while the timed events went out. */
     readonly loopDelayMs: readonly [number, number];
+  };
+  /**
+   * Direct mode and its baselines: the deliveries at or above the p99, each
+   * split into send to commit (the baselines commit nothing: 0), commit to
+   * the last stream's write, and from there to the client's parse; the mean
+   * of each part over them (ms), and the server's CPU time per event (µs).
+   */
+  readonly tail?: {
+    readonly commitMs: number;
+    readonly fanOutMs: number;
+    readonly clientMs: number;
+    readonly serverCpuMicrosPerEvent: number;
+    /** Per event, commit to the last stream's write: the fan-out alone (p50, p99). */
+    readonly fanOutPerEventMs: readonly [number, number];
   };
 }
 
@@ -250,6 +281,8 @@ async function deliveryRun(
         : `/events?channel=${encodeURIComponent(channel)}`;
   const count = Math.max(1, Math.round(perSecond * context.scale.deliverySeconds));
   const latencies = new Float64Array(clients * count);
+  /** Per delivery: its event's seq, for the server's times of that event. */
+  const sampleSeqs = new Int32Array(clients * count);
   let samples = 0;
   let lastReceived = 0;
   let connected: Connected | undefined;
@@ -259,7 +292,11 @@ async function deliveryRun(
       const now = process.hrtime.bigint();
       lastReceived = performance.now();
       const sent = /"t":"(\d+)"/.exec(event.data)?.[1];
-      if (sent && seqOf(event) > 1) latencies[samples++] = Number(now - BigInt(sent)) / 1e6;
+      const seq = seqOf(event);
+      if (sent && seq > 1) {
+        sampleSeqs[samples] = seq;
+        latencies[samples++] = Number(now - BigInt(sent)) / 1e6;
+      }
     });
     await settle(server);
     if (memory && before) {
@@ -291,6 +328,10 @@ async function deliveryRun(
       await until(() => all.lastSeq.every((seq) => seq >= 1), 30_000, 'the first event');
       // Times in the server from here on only.
       if (mode === 'direct') await server.call({ cmd: 'phases' });
+      if (baseline || mode === 'direct') {
+        await server.call({ cmd: 'event-times' });
+        if (windowProfile) await server.call({ cmd: 'profile-start', intervalMicros: 250 });
+      }
       timedFrom = performance.now();
       await publish(count);
     }
@@ -298,6 +339,18 @@ async function deliveryRun(
     await until(() => all.lastSeq.every((seq) => seq >= count + 1), 15_000, 'every event').catch(
       () => undefined,
     );
+    let tail: DeliveryFigure['tail'];
+    if (baseline || mode === 'direct') {
+      const times = (await server.call({ cmd: 'event-times' })) as EventTimes;
+      if (windowProfile) {
+        const dir = join(process.cwd(), 'bench', 'results', 'profiles');
+        mkdirSync(dir, { recursive: true });
+        const file = join(dir, `window-${mode}-${clients}-${profiled++}.cpuprofile`);
+        await server.call({ cmd: 'profile-stop', file });
+        context.log(`profile of the timed window: ${file}`);
+      }
+      tail = tailOf(latencies.subarray(0, samples), sampleSeqs, times);
+    }
     const originRequests = (await server.stats()).requests - requestsBefore;
     const phases =
       mode === 'direct'
@@ -329,6 +382,7 @@ async function deliveryRun(
       originRequests,
       load: load(),
       roundsP99Ms: [p99Ms],
+      ...(tail && { tail }),
       ...(phases && {
         phases: {
           commitMs: p50p99(phases.commitMs),
@@ -385,6 +439,44 @@ async function baselineMemory(context: DeliveryContext, streams: number): Promis
 }
 
 /**
+ * The deliveries at or above the p99, split by the server's times of their
+ * event: what the tail is made of (see {@link DeliveryFigure.tail}).
+ */
+function tailOf(
+  latencies: Float64Array,
+  seqs: Int32Array,
+  times: EventTimes,
+): NonNullable<DeliveryFigure['tail']> {
+  const bySeq = new Map<number, number>();
+  times.seq.forEach((seq, index) => bySeq.set(seq, index));
+  const p99 = percentile(Float64Array.from(latencies).sort(), 99);
+  let count = 0;
+  let commit = 0;
+  let fanOut = 0;
+  let client = 0;
+  latencies.forEach((latency, index) => {
+    const at = bySeq.get(seqs[index]);
+    if (latency < p99 || at === undefined) return;
+    const commitMs = (times.committed[at] - times.sent[at]) / 1e6;
+    const fanOutMs = (times.written[at] - times.committed[at]) / 1e6;
+    count++;
+    commit += commitMs;
+    fanOut += fanOutMs;
+    client += latency - commitMs - fanOutMs;
+  });
+  const fanOuts = Float64Array.from(
+    times.written.map((written, index) => (written - times.committed[index]) / 1e6),
+  ).sort();
+  return {
+    fanOutPerEventMs: [round(percentile(fanOuts, 50)), round(percentile(fanOuts, 99))],
+    commitMs: round(commit / count),
+    fanOutMs: round(fanOut / count),
+    clientMs: round(client / count),
+    serverCpuMicrosPerEvent: Math.round((times.cpuMicros ?? NaN) / times.seq.length),
+  };
+}
+
+/**
  * The run with the median p99, with every run's p99 and the loss of all of
  * them: a loss in any round counts.
  */
@@ -434,6 +526,12 @@ export async function benchDelivery(
         `p99 ${figure.p99Ms} ms, lost ${figure.lost}, reconnects ${figure.connectRetries} ` +
         `(${drops} dropped by Pushpin at handoff), ${figure.originRequests} requests to the ` +
         `server during the run, load ${figure.load}${kib ? `, ${kib} KiB a stream` : ''}` +
+        (figure.tail
+          ? `; the deliveries at or above p99, mean: send to commit ${figure.tail.commitMs} ms, ` +
+            `commit to last write ${figure.tail.fanOutMs} ms, to the client's parse ` +
+            `${figure.tail.clientMs} ms; server CPU ${figure.tail.serverCpuMicrosPerEvent} µs an event, ` +
+            `fan-out p50/p99 ${figure.tail.fanOutPerEventMs.join('/')} ms`
+          : '') +
         (figure.phases
           ? `; in the server, send to commit p50/p99 ${figure.phases.commitMs.join('/')} ms, ` +
             `commit to last write ${figure.phases.fanOutMs.join('/')} ms, ` +
@@ -443,6 +541,7 @@ export async function benchDelivery(
     return figure;
   };
   for (const { clients, perSecond, rounds } of context.scale.delivery) {
+    if (onlyLoads && !onlyLoads.includes(`${clients}x${perSecond}`)) continue;
     // Latency at a given load comes in modes that last a whole run, for the
     // baselines as for the library: each mode is compared with its baseline
     // run in turns with it, by the median run of each.
@@ -451,7 +550,7 @@ export async function benchDelivery(
       if (onlyModes && !onlyModes.includes(mode)) return;
       runs.set(mode, [...(runs.get(mode) ?? []), await run(mode, clients, perSecond, measured)]);
     };
-    const measureMemory = context.scale.memoryStreams.includes(clients);
+    const measureMemory = !skipMemory && context.scale.memoryStreams.includes(clients);
     const readings = new Map<DirectMode, MemoryReading>();
     for (let turn = 0; turn < rounds; turn++) {
       for (const mode of ['bare-pushpin', 'pushpin'] as const) await add(mode);

@@ -33,6 +33,11 @@ export type ServerCommand =
   | { readonly cmd: 'stats' }
   /** Direct mode's per-event times (server.ts, timePhases) since the last call. */
   | { readonly cmd: 'phases' }
+  /** Per event since the last call: its seq, and when it was sent, committed and written. */
+  | { readonly cmd: 'event-times' }
+  /** A CPU profile of this process from `profile-start` to `profile-stop`, written to `file`. */
+  | { readonly cmd: 'profile-start'; readonly intervalMicros: number }
+  | { readonly cmd: 'profile-stop'; readonly file: string }
   | { readonly cmd: 'memory'; readonly settled?: boolean }
   | { readonly cmd: 'watch-rss' }
   | { readonly cmd: 'peak-rss' }
@@ -59,4 +64,20 @@ export interface ServerMemory {
   readonly rss: number;
   readonly heapUsed: number;
   readonly external: number;
+}
+
+/**
+ * When each event went through the server, on the monotonic clock all
+ * processes share (ns): sent (just before `sendEvent` or the baseline's
+ * publish), committed (direct mode: the hub heard the commit; the baselines
+ * store nothing, so the same as sent) and written (the last stream's write
+ * returned), in the order the events were sent.
+ */
+export interface EventTimes {
+  readonly seq: number[];
+  readonly sent: number[];
+  readonly committed: number[];
+  readonly written: number[];
+  /** CPU time of the server process (all threads) since the last call, µs. */
+  readonly cpuMicros?: number;
 }

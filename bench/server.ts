@@ -4,13 +4,15 @@
  * (direct or GRIP mode) and the baselines (plain `pg` + `node:http`), driven
  * by the benchmark through IPC (see server-control.ts).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import { encodeFrame, STREAM_OPEN } from '../src/eventstream/sse/sse-frames';
 import { startHttpApp, type HttpApp } from '../test/harness/http-app';
 import { startBaseline, type BaselineServer } from './baseline-servers';
-import type { ServerCommand, ServerReply, StartOptions } from './server-protocol';
+import type { EventTimes, ServerCommand, ServerReply, StartOptions } from './server-protocol';
 
 let app: HttpApp | undefined;
 let baseline: BaselineServer | undefined;
@@ -116,6 +118,15 @@ async function serveRaw(request: IncomingMessage, response: ServerResponse): Pro
 
 /** Direct mode: per event, send to commit, and the fan-out to this instance's streams. */
 const phases = { commitMs: [] as number[], fanOutMs: [] as number[] };
+/** Every mode but the Pushpin ones: when each event was sent, committed and written. */
+let eventTimes: EventTimes = { seq: [], sent: [], committed: [], written: [] };
+let cpuSince = process.cpuUsage();
+const noteEvent = (seq: number, sent: bigint, committed: bigint, written: bigint) => {
+  eventTimes.seq.push(seq);
+  eventTimes.sent.push(Number(sent));
+  eventTimes.committed.push(Number(committed));
+  eventTimes.written.push(Number(written));
+};
 /**
  * How late the event loop ran meanwhile: a commit's answer waits in its
  * socket while the loop is busy, so this tells the server's own share of
@@ -132,11 +143,11 @@ const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 function timePhases({ hub }: HttpApp): void {
   const committed = hub.committed.bind(hub);
   const onHead = hub.onHead.bind(hub);
-  let heard: { at: bigint; sent: bigint[] } | undefined;
+  let heard: { at: bigint; sent: bigint[]; seqs: number[] } | undefined;
   hub.committed = (events) => {
     const at = process.hrtime.bigint();
     const sent = events.map(({ json }) => BigInt(/"t":"(\d+)"/.exec(json)?.[1] ?? at));
-    heard = { at, sent };
+    heard = { at, sent, seqs: events.map(({ seq }) => seq) };
     committed(events);
   };
   // The commit's own announcement comes right after: that call is the fan-out.
@@ -144,10 +155,11 @@ function timePhases({ hub }: HttpApp): void {
     onHead(channel, seq);
     if (!heard) return;
     const written = process.hrtime.bigint();
-    for (const sent of heard.sent) {
-      phases.commitMs.push(Number(heard.at - sent) / 1e6);
-      phases.fanOutMs.push(Number(written - heard.at) / 1e6);
-    }
+    heard.sent.forEach((sent, i) => {
+      phases.commitMs.push(Number(heard!.at - sent) / 1e6);
+      phases.fanOutMs.push(Number(written - heard!.at) / 1e6);
+      noteEvent(heard!.seqs[i], sent, heard!.at, written);
+    });
     heard = undefined;
   };
 }
@@ -161,7 +173,9 @@ async function send(channel: string, count: number, perSecond: number, padding: 
     ? (payload: object) => {
         const seq = (baselineSeqs.get(channel) ?? 0) + 1;
         baselineSeqs.set(channel, seq);
+        const sent = BigInt((payload as { t: string }).t);
         baseline!.publish(channel, 'tick', `${channel}:${seq}`, payload);
+        noteEvent(seq, sent, sent, process.hrtime.bigint());
         return Promise.resolve();
       }
     : (payload: object) => app!.events.sendEvent(channel, 'tick', payload);
@@ -260,6 +274,8 @@ function liveBytes(): number {
 }
 
 let peakLive = 0;
+/** The inspector session of a profile of the timed window (`profile-start`). */
+let profiler: Session | undefined;
 
 async function handle(command: ServerCommand): Promise<unknown> {
   switch (command.cmd) {
@@ -285,6 +301,27 @@ async function handle(command: ServerCommand): Promise<unknown> {
       phases.fanOutMs = [];
       loopDelay.reset();
       return taken;
+    }
+    case 'event-times': {
+      const cpu = process.cpuUsage(cpuSince);
+      cpuSince = process.cpuUsage();
+      const taken = { ...eventTimes, cpuMicros: cpu.user + cpu.system };
+      eventTimes = { seq: [], sent: [], committed: [], written: [] };
+      return taken;
+    }
+    case 'profile-start':
+      profiler ??= new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: command.intervalMicros });
+      await profiler.post('Profiler.start');
+      return null;
+    case 'profile-stop': {
+      const { profile } = await profiler!.post('Profiler.stop');
+      profiler!.disconnect();
+      profiler = undefined;
+      await writeFile(command.file, JSON.stringify(profile));
+      return null;
     }
     case 'stats':
       return {

@@ -181,6 +181,21 @@ describe('StreamSession', () => {
     socket.destroy();
   });
 
+  it('can write now only while the client keeps up, and again once it has taken the rest', async () => {
+    const served = nextSession();
+    const socket = stalledClient();
+    const stream = await served;
+    stream.session.open();
+    expect(stream.session.canWriteNow).toBe(true);
+    await fill(stream);
+    expect(stream.session.canWriteNow).toBe(false);
+    socket.resume();
+    await until(() => !stream.response.writableNeedDrain);
+    expect(stream.session.canWriteNow).toBe(true);
+    stream.session.close('shutdown');
+    socket.destroy();
+  });
+
   it('closes as client when the client leaves while it waits to drain', async () => {
     const served = nextSession();
     const socket = stalledClient();
