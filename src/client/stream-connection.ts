@@ -14,6 +14,12 @@ export const ERROR_ID = 'error';
  */
 const RETRIED_CLIENT_ERRORS = new Set([408, 425, 429]);
 
+/** The longest `Retry-After` followed: a server's longer ask is taken as this. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** An HTTP date (RFC 9110's IMF-fixdate), as in `Retry-After: Mon, 07 Dec 2026 12:00:30 GMT`. */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
 /** The request, URL and headers, is larger than the server (or a proxy) takes. */
 const TOO_LARGE_STATUSES = new Set([414, 431]);
 
@@ -157,7 +163,14 @@ export class StreamConnection {
     this.events.error(error);
     if (error.terminal || this.stopped) return;
     this.setState(this.currentState === 'connecting' ? 'connecting' : 'reconnecting');
-    const delay = backoffDelay(this.failures++, this.settings.backoff);
+    const backoff = backoffDelay(this.failures++, this.settings.backoff);
+    // Everyone refused at once must not come back at once: the wait the
+    // server asked for gets the backoff's jitter on top.
+    const asked = error.retryAfterMs;
+    const delay =
+      asked === undefined
+        ? backoff
+        : Math.max(backoff, asked * (1 + this.settings.backoff.jitter * Math.random()));
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.connect();
@@ -233,7 +246,22 @@ async function errorFromResponse(response: Response, url: URL): Promise<StreamEr
   } catch {
     // The status says enough.
   }
-  return new StreamError(condition, message, terminal, status);
+  return new StreamError(condition, message, terminal, status, retryAfterMs(response));
+}
+
+/** `Retry-After` in milliseconds, as seconds or as an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(
+  response: Pick<Response, 'headers'>,
+  now = Date.now(),
+): number | undefined {
+  const value = response.headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  let ms: number;
+  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
+  // Only HTTP's own date form: Date.parse alone takes "-5" for a year.
+  else if (HTTP_DATE.test(value)) ms = Date.parse(value) - now;
+  else return undefined;
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : undefined;
 }
 
 function decodeErrorData(data: string): { condition: string; text: string } {

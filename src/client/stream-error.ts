@@ -20,6 +20,12 @@ export class StreamError extends Error {
     readonly terminal: boolean,
     /** The HTTP status, when the server answered. */
     readonly status?: number,
+    /**
+     * How long the server asked to wait before the next attempt
+     * (`Retry-After`, on a 429 or 503), in milliseconds: the reconnect waits
+     * at least this long.
+     */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

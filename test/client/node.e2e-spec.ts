@@ -304,6 +304,36 @@ describe('the client in Node, against a scripted server', () => {
     }
   });
 
+  it('waits as long as a refusal asks in Retry-After, in seconds or as a date', async () => {
+    const at: number[] = [];
+    answer = (n, response) => {
+      at.push(Date.now());
+      if (n === 1) return response.writeHead(503, { 'Retry-After': '1' }).end();
+      if (n === 2) {
+        const date = new Date(Date.now() + 2_500).toUTCString();
+        return response.writeHead(429, { 'Retry-After': date }).end();
+      }
+      open(response);
+      response.end('event: stream-error\nid: error\ndata: {"condition":"gone","text":"bye"}\n\n');
+    };
+    const c = new ClientRecorder(`${base}/events?channel=s`, ['m']);
+    try {
+      await c.until(() => c.stream.state === 'closed', 10_000);
+      expect(c.errors.map((e) => [e.status, e.retryAfterMs !== undefined])).toEqual([
+        [503, true],
+        [429, true],
+        [200, false],
+      ]);
+      expect(c.errors[0].retryAfterMs).toBe(1_000);
+      // Without Retry-After the recorder's backoff retries within 100 ms.
+      expect(at[1] - at[0]).toBeGreaterThanOrEqual(1_000);
+      // The date has whole seconds: 1.5 to 2.5 s ahead of the answer.
+      expect(at[2] - at[1]).toBeGreaterThanOrEqual(1_400);
+    } finally {
+      c.close();
+    }
+  });
+
   it('stops on 204, and close() stops the retries', async () => {
     answer = (n, response) => response.writeHead(n === 1 ? 503 : 204).end();
     const c = new ClientRecorder(`${base}/events?channel=s`, ['m']);

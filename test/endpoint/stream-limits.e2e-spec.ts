@@ -97,7 +97,8 @@ describe('caps on open streams', () => {
   });
 
   it('answers the stream past maxStreams with 503, Retry-After and the reason, and counts it', async () => {
-    const { registry, get } = await start({ maxStreams: 5 });
+    const origin = 'https://app.example';
+    const { registry, get } = await start({ maxStreams: 5, cors: { origins: [origin] } });
     for (let i = 0; i < 5; i++) expect((await get(`events?channel=c${i}`)).status).toBe(200);
 
     const json = await get('events?channel=more');
@@ -110,9 +111,12 @@ describe('caps on open streams', () => {
       message: 'This server holds its most streams (5); try again later',
     });
 
-    const sse = await get('events?channel=more', { Accept: 'text/event-stream' });
+    const sse = await get('events?channel=more', { Accept: 'text/event-stream', Origin: origin });
     expect(sse.status).toBe(503);
     expect(sse.headers['retry-after']).toBe('10');
+    // A page on another origin may read it, and wait as asked.
+    expect(sse.headers['access-control-allow-origin']).toBe(origin);
+    expect(sse.headers['access-control-expose-headers']).toBe('Retry-After');
     expect(await refusal(sse)).toBe(
       'event: stream-error\nid: error\n' +
         'data: {"condition":"unavailable","text":"This server holds its most streams (5); try again later"}\n\n',

@@ -20,6 +20,8 @@ export function applyCors(
   response.setHeader('Access-Control-Allow-Origin', allowOrigin);
   if (allowOrigin !== '*') response.setHeader('Vary', 'Origin');
   if (policy.credentials) response.setHeader('Access-Control-Allow-Credentials', 'true');
+  // A page on another origin reads it only if exposed: the client waits as a refusal asks.
+  response.setHeader('Access-Control-Expose-Headers', 'Retry-After');
   return true;
 }
 
