@@ -7,16 +7,19 @@ import { waitFor } from '../harness/wait';
 const send = (events: EventStreamService, channel: string, count: number) =>
   events.sendEvents(Array.from({ length: count }, (_, i) => ({ channel, type: 't', data: i })));
 
+/** The seqs a channel keeps in the suite's database, in order. */
+const seqsIn = (db: () => TestDatabase) => (channel: string) =>
+  db()
+    .query<{ seq: number }>(
+      'SELECT seq::int FROM eventstream.events WHERE channel = $1 ORDER BY seq',
+      [channel],
+    )
+    .then((rows) => rows.map((r) => r.seq));
+
 describe('retention', () => {
   let db: TestDatabase;
   let stream: EventStreamInstance;
-  const seqsOf = (channel: string) =>
-    db
-      .query<{ seq: number }>(
-        'SELECT seq::int FROM eventstream.events WHERE channel = $1 ORDER BY seq',
-        [channel],
-      )
-      .then((rows) => rows.map((r) => r.seq));
+  const seqsOf = seqsIn(() => db);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -96,13 +99,7 @@ describe('retention', () => {
 describe('retention by age on a table that is not partitioned', () => {
   let db: TestDatabase;
   let stream: EventStreamInstance;
-  const seqsOf = (channel: string) =>
-    db
-      .query<{ seq: number }>(
-        'SELECT seq::int FROM eventstream.events WHERE channel = $1 ORDER BY seq',
-        [channel],
-      )
-      .then((rows) => rows.map((r) => r.seq));
+  const seqsOf = seqsIn(() => db);
 
   beforeAll(async () => {
     db = await createTestDatabase();

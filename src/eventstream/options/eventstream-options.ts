@@ -76,7 +76,11 @@ export class RetentionOptions {
   @IntRange()
   maxEventsPerChannel?: number | null = 100_000;
 
-  /** Drop events older than this many milliseconds; `null` for no age limit. Default 86400000 (24 h). */
+  /**
+   * Drop events older than this many milliseconds, a whole partition at a
+   * time (an event goes at most an eighth of this, or 1 s, later); `null` for no age
+   * limit. Default 86400000 (24 h).
+   */
   @OptionalOrNull()
   @IntRange()
   maxAgeMs?: number | null = DAY_MS;
