@@ -13,7 +13,7 @@
 import express from 'express';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 
 const STREAMS = Number(process.argv[2] ?? 1_000);
@@ -59,18 +59,28 @@ const WRITES = {
   now: (response: Flushable, backedUp: Uint8Array, index: number) => {
     if (!backedUp[index] && !response.write(FRAME)) backedUp[index] = 1;
   },
+  /** The chunk framed once for every stream, written to each socket: no read on the response. */
+  socket: (_response: Flushable, backedUp: Uint8Array, index: number, sockets?: Socket[]) => {
+    if (!backedUp[index] && !(sockets as Socket[])[index].write(CHUNK)) backedUp[index] = 1;
+  },
 };
+const CHUNK = Buffer.concat([
+  Buffer.from(`${FRAME.length.toString(16)}\r\n`),
+  FRAME,
+  Buffer.from('\r\n'),
+]);
 
 /** CPU µs of `EVENTS` events, each written to every response, a turn of the loop apart. */
 async function fanOut(
   responses: ServerResponse[],
-  write: (response: Flushable, backedUp: Uint8Array, index: number) => void,
+  write: (response: Flushable, backedUp: Uint8Array, index: number, sockets?: Socket[]) => void,
 ): Promise<number> {
   // No client falls behind here: nothing clears a flag.
   const backedUp = new Uint8Array(responses.length);
+  const sockets = responses.map((response) => response.socket as Socket);
   const before = process.cpuUsage();
   for (let event = 0; event < EVENTS; event++) {
-    responses.forEach((response, index) => write(response, backedUp, index));
+    responses.forEach((response, index) => write(response, backedUp, index, sockets));
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const used = process.cpuUsage(before);
@@ -85,6 +95,8 @@ async function main(): Promise<void> {
     'node:http, as now': () => fanOut(plain, WRITES.now),
     'Express, as before': () => fanOut(viaExpress, WRITES.before),
     'Express, as now': () => fanOut(viaExpress, WRITES.now),
+    'Express, to the socket': () => fanOut(viaExpress, WRITES.socket),
+    'node:http, to the socket': () => fanOut(plain, WRITES.socket),
   };
   const cpu = new Map<string, number[]>();
   for (let round = 0; round <= ROUNDS; round++) {

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { waitForDrain } from './drain';
+import { chunkOf, socketOf } from './socket-output';
 import {
   type KeepAliveClock,
   type KeepAliveTarget,
@@ -29,6 +31,8 @@ export class StreamSession implements KeepAliveTarget {
   private wroteAt = 0;
   private opened = false;
   private closed = false;
+  /** Where writes go once the headers are out, when it is the same as the response ({@link socketOf}). */
+  private socket?: Socket;
 
   constructor(
     private readonly response: ServerResponse,
@@ -51,19 +55,29 @@ export class StreamSession implements KeepAliveTarget {
     this.opened = true;
     this.response.writeHead(200, DIRECT_STREAM_HEADERS);
     this.response.flushHeaders();
+    this.socket = socketOf(this.response);
     this.clock.add(this);
     this.write(STREAM_OPEN + initialFrames);
   }
 
   /** Whether the client has taken what was written, so a write goes out now. */
   get canWriteNow(): boolean {
-    return !this.closed && !this.response.writableNeedDrain;
+    return !this.closed && !this.backedUp;
+  }
+
+  private get backedUp(): boolean {
+    return (this.socket ?? this.response).writableNeedDrain;
   }
 
   /** A Buffer is written as it is: one encoded page can go to every stream. */
   write(frames: string | Buffer): void {
     if (this.closed) return;
     this.wroteAt = this.clock.tick;
+    if (this.socket) {
+      const chunk = chunkOf(frames);
+      if (chunk) this.socket.write(chunk);
+      return;
+    }
     this.response.write(frames);
     // Behind a `compression` middleware, push each event out at once.
     (this.response as ServerResponse & { flush?: () => void }).flush?.();
@@ -76,7 +90,11 @@ export class StreamSession implements KeepAliveTarget {
    */
   async writable(): Promise<boolean> {
     if (this.closed) return false;
-    const drained = await waitForDrain(this.response, this.settings.slowClientTimeoutMs);
+    const drained = await waitForDrain(
+      this.socket ?? this.response,
+      this.response,
+      this.settings.slowClientTimeoutMs,
+    );
     if (!drained) this.close(this.response.destroyed ? 'client' : 'slow-client');
     return drained && !this.closed;
   }
@@ -101,6 +119,6 @@ export class StreamSession implements KeepAliveTarget {
   /** Sends a keep-alive after keepAliveMs of silence, unless the client has not taken what was written. */
   onKeepAliveTick(tick: number): void {
     if (this.closed || tick - this.wroteAt < TICKS_PER_INTERVAL) return;
-    if (!this.response.writableNeedDrain) this.write(KEEP_ALIVE);
+    if (!this.backedUp) this.write(KEEP_ALIVE);
   }
 }
