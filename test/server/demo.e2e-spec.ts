@@ -96,6 +96,9 @@ describe('the bundled server: the demo', () => {
 
   it('refuses malformed JSON with 400, stored none of the refused, and keeps serving', async () => {
     expect((await post('{"channel": ')).status).toBe(400);
+    // Far past any valid message: refused before it is read.
+    const long = await post({ channel: 'demo', user: 'a', text: 'x'.repeat(20_000) });
+    expect(long.status).toBe(413);
     // The refusals above that named a valid channel wrote to `demo`.
     const [{ n }] = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM eventstream.events WHERE channel = 'demo'`,

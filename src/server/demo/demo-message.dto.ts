@@ -6,6 +6,12 @@ const DEMO_CHANNEL_MESSAGE = 'channel must be "demo" or "demo-<room>" (a-z, 0-9,
 
 export const MAX_USER_LENGTH = 40;
 export const MAX_TEXT_LENGTH = 500;
+/**
+ * The largest body the demo reads: its longest valid message, every
+ * character escaped (`\uXXXX`, 6 bytes), is under 4 KiB; anything far past
+ * that is refused (413) before it is read, where `POST /publish` takes 1 MiB.
+ */
+export const MAX_DEMO_BODY_BYTES = 16 * 1024;
 
 /** `POST /demo/messages`. */
 export class DemoMessageDto {

@@ -11,7 +11,7 @@ import {
 import type { IncomingMessage } from 'node:http';
 import { readJsonBody } from '../json-body/read-json-body';
 import { EventStreamErrorFilter } from '../publish/eventstream-error.filter';
-import { DemoMessageDto } from './demo-message.dto';
+import { DemoMessageDto, MAX_DEMO_BODY_BYTES } from './demo-message.dto';
 import { DemoMessages } from './demo-messages';
 import { DEMO_PAGE } from './demo-page';
 
@@ -43,7 +43,7 @@ export class DemoController {
   @Post('demo/messages')
   @HttpCode(201)
   async post(@Req() request: IncomingMessage): Promise<{ id: string }> {
-    const body = (await validation.transform(await readJsonBody(request), {
+    const body = (await validation.transform(await readJsonBody(request, MAX_DEMO_BODY_BYTES), {
       type: 'body',
       metatype: DemoMessageDto,
     })) as DemoMessageDto;

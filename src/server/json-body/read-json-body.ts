@@ -15,9 +15,12 @@ const CHARSET = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i;
  * not keep as sent (see `strictJsonProblems`). Every refusal is an
  * HttpException with a 4xx status: a client's mistake, not the server's.
  */
-export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+export async function readJsonBody(
+  request: IncomingMessage,
+  maxBytes: number = MAX_BODY_BYTES,
+): Promise<unknown> {
   try {
-    const text = decode(await readBytes(request));
+    const text = decode(await readBytes(request, maxBytes));
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -37,7 +40,7 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function readBytes(request: IncomingMessage): Promise<Buffer> {
+async function readBytes(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const contentType = request.headers['content-type'] ?? '';
   if (!JSON_MEDIA_TYPE.test(contentType)) {
     throw new UnsupportedMediaTypeException('Content-Type must be application/json');
@@ -53,7 +56,7 @@ async function readBytes(request: IncomingMessage): Promise<Buffer> {
   }
   try {
     return await getRawBody(request, {
-      limit: MAX_BODY_BYTES,
+      limit: maxBytes,
       length: request.headers['content-length'],
     });
   } catch (error) {
