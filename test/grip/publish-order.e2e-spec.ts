@@ -60,6 +60,10 @@ describe('GRIP publishing order', () => {
   let app: INestApplication;
   let holding: HoldingStore;
   const published: PublishedItem[] = [];
+  /** Each publish request's items, as it arrived. */
+  const requests: PublishedItem[][] = [];
+  /** While set, the stand-in answers no publish until it is released. */
+  let held: (() => void)[] | undefined;
   const registry = new Registry();
 
   beforeAll(async () => {
@@ -70,9 +74,12 @@ describe('GRIP publishing order', () => {
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
       request.on('end', () => {
         if (request.method === 'POST') {
-          published.push(...(JSON.parse(body) as { items: PublishedItem[] }).items);
+          const { items } = JSON.parse(body) as { items: PublishedItem[] };
+          published.push(...items);
+          requests.push(items);
         }
-        response.end('ok');
+        if (held && request.method === 'POST') held.push(() => response.end('ok'));
+        else response.end('ok');
       });
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -141,5 +148,25 @@ describe('GRIP publishing order', () => {
       .split('\n')
       .find((line) => line.startsWith('eventstream_publish_duration_seconds_count'));
     expect(timed).toMatch(new RegExp(`proxy="http://127.0.0.1:${port}"} [1-9]`));
+  });
+
+  it('keeps up to four publish requests in flight, and sends what queues up meanwhile together', async () => {
+    const events = app.get(EventStreamService);
+    const ofChannel = (items: readonly PublishedItem[]) =>
+      items.filter((item) => item.channel === pushpinChannel('overlap')).map((item) => item.id);
+    const answers: (() => void)[] = [];
+    held = answers;
+    for (let i = 1; i <= 7; i++) await events.sendEvent('overlap', 'n', i);
+    await waitFor(() => answers.length === 4);
+    // The fifth request waits for an answer to one of the four.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answers).toHaveLength(4);
+    held = undefined;
+    answers.forEach((answer) => answer());
+    await waitFor(() => ofChannel(published).length === 7);
+    const sent = requests.map(ofChannel).filter((ids) => ids.length > 0);
+    // The first four, each alone, may reach the stand-in in any order.
+    expect(sent.slice(0, 4).sort()).toEqual([['1'], ['2'], ['3'], ['4']]);
+    expect(sent.slice(4)).toEqual([['5', '6', '7']]);
   });
 });

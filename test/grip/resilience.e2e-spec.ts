@@ -153,6 +153,44 @@ describe('GRIP mode under faults', () => {
     }
   });
 
+  it('does not wait for a slow publish before the next, and Pushpin puts an overtaking one back in order', async () => {
+    // Event 2's publish is held on its way for 300 ms; event 3's, sent
+    // meanwhile, reaches Pushpin first. Pushpin holds it until 2 comes
+    // (message_wait), or recovers the gap through the next link.
+    const forwarded: string[] = [];
+    const relay = await relayPublishes({
+      to: () => pushpin.publishUrl,
+      delayMs: (ids) => (ids.includes('2') ? 300 : 0),
+      onForward: (ids) => forwarded.push(...ids),
+    });
+    const publishPort = new URL(pushpin.publishUrl).port;
+    const relayPort = (relay.address() as AddressInfo).port;
+    const writer = await startHttpApp({
+      options: {
+        databaseUrl: db.url,
+        grip: { url: pushpin.gripUrl.replace(`:${publishPort}/`, `:${relayPort}/`) },
+      },
+    });
+    try {
+      const client = connect('overtaken');
+      await client.until((c) => c.opens === 1);
+      await writer.events.sendEvent('overtaken', 'n', 1);
+      await client.until((c) => c.events('n').length === 1);
+      await writer.events.sendEvent('overtaken', 'n', 2);
+      await writer.events.sendEvent('overtaken', 'n', 3);
+      await client.until((c) => c.events('n').length === 3, 10_000);
+      expect(forwarded).toEqual(['1', '3', '2']);
+      expect(numbers(client)).toEqual([1, 2, 3]);
+      expect(client.events('n').map((e) => e.id)).toEqual(range(1, 3).map((i) => `overtaken:${i}`));
+      // Nothing comes twice once the held publish lands.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(client.events('n')).toHaveLength(3);
+    } finally {
+      await writer.close();
+      await new Promise((resolve) => relay.close(resolve));
+    }
+  });
+
   it('publishes an event sent in the app’s transaction once it commits, and never a rolled-back one', async () => {
     let published = 0;
     const relay = await relayPublishes({
@@ -312,7 +350,10 @@ describe('GRIP mode under faults', () => {
  */
 async function relayPublishes(options: {
   readonly to?: () => string;
-  readonly delayMs?: number;
+  /** How long to hold each request before passing it on: one figure, or by the request's item ids. */
+  readonly delayMs?: number | ((ids: readonly string[]) => number);
+  /** Called as each request is passed on, with its item ids. */
+  readonly onForward?: (ids: readonly string[]) => void;
   /** Events per publish request. */
   readonly onEvents?: (events: number) => void;
 }): Promise<Server> {
@@ -324,18 +365,25 @@ async function relayPublishes(options: {
     request.on('end', () => {
       // Each event goes as two items, one for each way a stream holds its
       // channel; the single-channel one counts it.
-      const { items } = JSON.parse(body) as { items: { channel: string }[] };
-      options.onEvents?.(items.filter((item) => item.channel.startsWith('stream-')).length);
-      setTimeout(() => {
-        void fetch(`${options.to?.()}${request.url}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body,
-        }).then(async (answer) => {
-          response.writeHead(answer.status);
-          response.end(await answer.text());
-        });
-      }, options.delayMs ?? 0);
+      const { items } = JSON.parse(body) as { items: { channel: string; id?: string }[] };
+      const single = items.filter((item) => item.channel.startsWith('stream-'));
+      options.onEvents?.(single.length);
+      const ids = single.map((item) => item.id ?? '');
+      const { delayMs = 0 } = options;
+      setTimeout(
+        () => {
+          options.onForward?.(ids);
+          void fetch(`${options.to?.()}${request.url}`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body,
+          }).then(async (answer) => {
+            response.writeHead(answer.status);
+            response.end(await answer.text());
+          });
+        },
+        typeof delayMs === 'number' ? delayMs : delayMs(ids),
+      );
     });
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));

@@ -73,6 +73,14 @@ function userItem(
 /** Items in one publish request, and their body size, at most (Pushpin takes 1 MB). */
 const MAX_BATCH_ITEMS = 200;
 const MAX_BATCH_BYTES = 800_000;
+/**
+ * Publish requests in flight to one proxy at most. Pushpin answers a publish
+ * only once its handler has taken it, which under load waits for the fan-out
+ * before it; with one request in flight, events queued here for that long.
+ * Requests leave in queue order, and an item that overtakes the one before
+ * it is held by Pushpin until that one comes (`message_wait`, 5 s).
+ */
+const MAX_IN_FLIGHT = 4;
 
 /**
  * One event's items, or one revocation's, which go in one request: encoded
@@ -95,13 +103,14 @@ interface Pending extends Publish {
 }
 
 /**
- * The publish queue of one proxy. One request is in flight at a time, so
- * items leave in the order they were queued (per channel: commit order),
- * and whatever queues up meanwhile goes out together in the next request.
+ * The publish queue of one proxy. Requests leave in the order their items
+ * were queued (per channel: commit order), up to {@link MAX_IN_FLIGHT} at a
+ * time, and whatever queues up while that many are out goes together in the
+ * next request.
  */
 class ProxyQueue {
   private readonly pending: Pending[] = [];
-  private draining = false;
+  private inFlight = 0;
   /** The proxy's publish API. */
   readonly url: string;
   private readonly auth: Auth.IAuth | undefined;
@@ -132,34 +141,37 @@ class ProxyQueue {
   enqueue(publish: Publish): Promise<void> {
     return new Promise((done) => {
       this.pending.push({ ...publish, done });
-      void this.drain();
+      this.drain();
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.pending.length > 0) {
-        let bytes = 0;
-        let items = 0;
-        let count = 0;
-        while (
-          count < this.pending.length &&
-          (count === 0 ||
-            (items + this.pending[count].items <= MAX_BATCH_ITEMS &&
-              bytes + this.pending[count].bytes <= MAX_BATCH_BYTES))
-        ) {
-          items += this.pending[count].items;
-          bytes += this.pending[count++].bytes;
-        }
-        const batch = this.pending.splice(0, count);
-        await this.publish(batch);
+  private drain(): void {
+    while (this.pending.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
+      const batch = this.pending.splice(0, this.batchLength());
+      this.inFlight++;
+      void this.publish(batch).finally(() => {
+        this.inFlight--;
         batch.forEach((p) => p.done());
-      }
-    } finally {
-      this.draining = false;
+        this.drain();
+      });
     }
+  }
+
+  /** How many of the first pending publishes fit in one request. */
+  private batchLength(): number {
+    let bytes = 0;
+    let items = 0;
+    let count = 0;
+    while (
+      count < this.pending.length &&
+      (count === 0 ||
+        (items + this.pending[count].items <= MAX_BATCH_ITEMS &&
+          bytes + this.pending[count].bytes <= MAX_BATCH_BYTES))
+    ) {
+      items += this.pending[count].items;
+      bytes += this.pending[count++].bytes;
+    }
+    return count;
   }
 
   private async publish(batch: readonly Pending[]): Promise<void> {
