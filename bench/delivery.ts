@@ -66,7 +66,10 @@ export interface DeliveryFigure {
    */
   readonly originRequests: number;
   readonly load: number;
-  /** The p99 of every round of this mode, in the order they ran; this figure is the median's. */
+  /**
+   * The p99 of every round of this mode, one a turn, in the order they ran;
+   * this figure (p50, p99, max) is the round with the median p99's.
+   */
   readonly roundsP99Ms: readonly number[];
   /**
    * Direct mode, timed in the server: from just before `sendEvent` to the
@@ -543,8 +546,9 @@ export async function benchDelivery(
   for (const { clients, perSecond, rounds } of context.scale.delivery) {
     if (onlyLoads && !onlyLoads.includes(`${clients}x${perSecond}`)) continue;
     // Latency at a given load comes in modes that last a whole run, for the
-    // baselines as for the library: each mode is compared with its baseline
-    // run in turns with it, by the median run of each.
+    // baselines as for the library, and drifts over minutes: each mode runs
+    // in turns with its baseline, and is compared with the baseline's round
+    // of the same turn (report.ts, p99Ratio).
     const runs = new Map<DeliveryMode, DeliveryFigure[]>();
     const add = async (mode: DeliveryMode, measured?: MemoryReading) => {
       if (onlyModes && !onlyModes.includes(mode)) return;
@@ -553,9 +557,12 @@ export async function benchDelivery(
     const measureMemory = !skipMemory && context.scale.memoryStreams.includes(clients);
     const readings = new Map<DirectMode, MemoryReading>();
     for (let turn = 0; turn < rounds; turn++) {
-      for (const mode of ['bare-pushpin', 'pushpin'] as const) await add(mode);
+      // Each turn's rounds form a pair (or a triple) for the comparison; the
+      // order flips every turn, so that neither mode always runs first.
+      const inTurn = <T>(modes: readonly T[]) => (turn % 2 === 0 ? modes : [...modes].reverse());
+      for (const mode of inTurn(['bare-pushpin', 'pushpin'] as const)) await add(mode);
       if (turn >= DIRECT_ROUNDS) continue;
-      for (const mode of DIRECT_MODES) {
+      for (const mode of inTurn(DIRECT_MODES)) {
         const reading: MemoryReading | undefined = measureMemory && turn === 0 ? {} : undefined;
         if (reading) readings.set(mode, reading);
         await add(mode, reading);

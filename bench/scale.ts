@@ -30,7 +30,7 @@ export const FULL: Scale = {
   writeRounds: 5,
   delivery: [
     { clients: 100, perSecond: 20, rounds: 1 },
-    { clients: 1_000, perSecond: 20, rounds: 5 },
+    { clients: 1_000, perSecond: 20, rounds: 6 },
     { clients: 10_000, perSecond: 1, rounds: 1 },
   ],
   deliverySeconds: 10,
