@@ -215,7 +215,7 @@ describe('partitions of the events table', () => {
     expect(await seqsOf('old')).toEqual(range(502, 1001));
   });
 
-  it('creates the missing partition when a send finds none for its time', async () => {
+  it('creates the missing partition when a send, keyed or not, finds none for its time', async () => {
     // Day-long partitions: the timer does not run again during the test.
     const stream = await start({ maxEventsPerChannel: null, maxAgeMs: null });
     for (const { name } of await partitions()) {
@@ -223,16 +223,24 @@ describe('partitions of the events table', () => {
       await db.query(`DROP TABLE eventstream.${name}`);
     }
     expect(await partitions()).toEqual([]);
-    const [one, many] = await Promise.all([
+    const [one, many, keyed] = await Promise.all([
       stream.events.sendEvent('lone', 't', 1),
       stream.events.sendEvents([
         { channel: 'a', type: 't', data: 1 },
         { channel: 'b', type: 't', data: 2 },
       ]),
+      stream.events.sendEvent('keyed', 't', 3, { idempotencyKey: 'after-a-gap' }),
     ]);
     expect(one.seq).toBe(1);
     expect(many.map((e) => e.seq)).toEqual([1, 1]);
+    expect(keyed.seq).toBe(1);
     expect((await partitions()).length).toBeGreaterThan(0);
+    // The key was claimed once, with the event: a retry stores nothing.
+    const retried = await stream.events.sendEvent('keyed', 't', 3, {
+      idempotencyKey: 'after-a-gap',
+    });
+    expect(retried.seq).toBe(1);
+    expect(await seqsOf('keyed')).toEqual([1]);
   });
 });
 

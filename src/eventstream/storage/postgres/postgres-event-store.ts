@@ -249,9 +249,13 @@ export class PostgresEventStore implements EventStore {
     try {
       const { transaction, commitMarker } = options;
       if (!transaction) {
+        // A claim that failed for want of a partition was rolled back with
+        // the append: the retry claims afresh.
         return await this.oneAtATime(key.key, () =>
-          this.idempotent.alone(this.database.pool, events, key, (client) =>
-            statement.run(client, events, commitMarker === undefined ? false : { commitMarker }),
+          this.withPartition(() =>
+            this.idempotent.alone(this.database.pool, events, key, (client) =>
+              statement.run(client, events, commitMarker === undefined ? false : { commitMarker }),
+            ),
           ),
         );
       }
