@@ -142,9 +142,10 @@ describe('bad input over HTTP', () => {
     });
 
     it('stores safe integers, decimals (as the nearest double) and surrogate pairs', async () => {
+      // Raw UTF-8 too, right after a body that was not valid UTF-8.
       const data =
         '{"max":9007199254740991,"min":-9007199254740991,"d":0.1,"big":1e308,"tiny":5e-324,' +
-        '"pair":"\\ud83d\\ude00","zero":0e-999}';
+        '"pair":"\\ud83d\\ude00","zero":0e-999,"raw":"é😀"}';
       const response = await publish(`{"channel":"exact","type":"t","data":${data}}`);
       expect(response.status).toBe(201);
       stored++;
