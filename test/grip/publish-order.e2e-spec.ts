@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { EventStreamModule, EventStreamService } from '../../src/eventstream';
 import { EVENT_STORE, type EventStore, type NewEvent } from '../../src/eventstream/storage';
 import { pushpinChannel } from '../../src/eventstream/grip/grip-names';
+import { GripPublisher } from '../../src/eventstream/grip/grip-publisher';
 import { EventDatabase } from '../../src/eventstream/storage/postgres/event-database';
 import { PostgresEventStore } from '../../src/eventstream/storage/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres';
@@ -78,8 +79,11 @@ describe('GRIP publishing order', () => {
           published.push(...items);
           requests.push(items);
         }
-        if (held && request.method === 'POST') held.push(() => response.end('ok'));
-        else response.end('ok');
+        if (held && request.method === 'POST') {
+          held.push(() => {
+            if (!response.writableEnded) response.end('ok');
+          });
+        } else response.end('ok');
       });
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -150,23 +154,66 @@ describe('GRIP publishing order', () => {
     expect(timed).toMatch(new RegExp(`proxy="http://127.0.0.1:${port}"} [1-9]`));
   });
 
-  it('keeps up to four publish requests in flight, and sends what queues up meanwhile together', async () => {
-    const events = app.get(EventStreamService);
-    const ofChannel = (items: readonly PublishedItem[]) =>
-      items.filter((item) => item.channel === pushpinChannel('overlap')).map((item) => item.id);
+  /** Holds the stand-in's answers while `run` runs; answers them all in the end, whatever happens. */
+  const holdingAnswers = async (run: (answers: (() => void)[]) => Promise<void>) => {
     const answers: (() => void)[] = [];
     held = answers;
-    for (let i = 1; i <= 7; i++) await events.sendEvent('overlap', 'n', i);
-    await waitFor(() => answers.length === 4);
-    // The fifth request waits for an answer to one of the four.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(answers).toHaveLength(4);
-    held = undefined;
-    answers.forEach((answer) => answer());
-    await waitFor(() => ofChannel(published).length === 7);
-    const sent = requests.map(ofChannel).filter((ids) => ids.length > 0);
+    try {
+      await run(answers);
+    } finally {
+      held = undefined;
+      answers.forEach((answer) => answer());
+    }
+  };
+  const idsOf = (channel: string) => (items: readonly PublishedItem[]) =>
+    items.filter((item) => item.channel === pushpinChannel(channel)).map((item) => item.id);
+  const requestsOf = (channel: string) =>
+    requests.map(idsOf(channel)).filter((ids) => ids.length > 0);
+  const quietly = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('keeps up to four publish requests in flight, and sends what queues up meanwhile together', async () => {
+    const events = app.get(EventStreamService);
+    await holdingAnswers(async (answers) => {
+      for (let i = 1; i <= 7; i++) await events.sendEvent('overlap', 'n', i);
+      await waitFor(() => answers.length === 4);
+      // The fifth request waits for an answer to one of the four.
+      await quietly();
+      expect(answers).toHaveLength(4);
+    });
+    await waitFor(() => idsOf('overlap')(published).length === 7);
+    const sent = requestsOf('overlap');
     // The first four, each alone, may reach the stand-in in any order.
     expect(sent.slice(0, 4).sort()).toEqual([['1'], ['2'], ['3'], ['4']]);
     expect(sent.slice(4)).toEqual([['5', '6', '7']]);
+  });
+
+  it('publishes the events of one call in one request', async () => {
+    const events = app.get(EventStreamService);
+    await events.sendEvents([1, 2, 3].map((data) => ({ channel: 'together', type: 'n', data })));
+    await waitFor(() => idsOf('together')(published).length === 3);
+    expect(requestsOf('together')).toEqual([['1', '2', '3']]);
+  });
+
+  it('lets nothing queued after a revocation leave before it has landed', async () => {
+    const events = app.get(EventStreamService);
+    const publisher = app.get(GripPublisher);
+    const revocations = () =>
+      requests.filter((items) => items.some((item) => item.channel.startsWith('user-'))).length;
+    const before = revocations();
+    await holdingAnswers(async (answers) => {
+      await events.sendEvent('barred', 'n', 1);
+      await waitFor(() => answers.length === 1);
+      const revoked = publisher.revoke('someone', 'barred', 'revoked');
+      await waitFor(() => answers.length === 2);
+      expect(revocations()).toBe(before + 1);
+      await events.sendEvent('barred', 'n', 2);
+      // Event 2 waits for the revocation's answer, not for event 1's.
+      await quietly();
+      expect(requestsOf('barred')).toEqual([['1']]);
+      answers[1]();
+      await revoked;
+      await waitFor(() => requestsOf('barred').length === 2);
+      expect(requestsOf('barred')).toEqual([['1'], ['2']]);
+    });
   });
 });

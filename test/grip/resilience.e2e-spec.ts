@@ -153,24 +153,38 @@ describe('GRIP mode under faults', () => {
     }
   });
 
-  it('does not wait for a slow publish before the next, and Pushpin puts an overtaking one back in order', async () => {
-    // Event 2's publish is held on its way for 300 ms; event 3's, sent
-    // meanwhile, reaches Pushpin first. Pushpin holds it until 2 comes
-    // (message_wait), or recovers the gap through the next link.
-    const forwarded: string[] = [];
-    const relay = await relayPublishes({
-      to: () => pushpin.publishUrl,
-      delayMs: (ids) => (ids.includes('2') ? 300 : 0),
-      onForward: (ids) => forwarded.push(...ids),
-    });
+  /** An app whose publishes to Pushpin go through `relay`. */
+  const behindRelay = (relay: Server) => {
     const publishPort = new URL(pushpin.publishUrl).port;
     const relayPort = (relay.address() as AddressInfo).port;
-    const writer = await startHttpApp({
+    return startHttpApp({
       options: {
         databaseUrl: db.url,
         grip: { url: pushpin.gripUrl.replace(`:${publishPort}/`, `:${relayPort}/`) },
       },
     });
+  };
+
+  it('does not wait for a slow publish before the next, and Pushpin puts an overtaking one back in order', async () => {
+    // Event 2's publish is held on its way until event 3's, sent meanwhile,
+    // has gone past it to Pushpin (or 5 s, which fails the test). Pushpin
+    // holds 3 until 2 comes (message_wait), or recovers the gap through the
+    // next link.
+    const forwarded: string[] = [];
+    let threePassed!: () => void;
+    const passed = new Promise<void>((resolve) => (threePassed = resolve));
+    const relay = await relayPublishes({
+      to: () => pushpin.publishUrl,
+      decide: (ids) =>
+        ids.includes('2')
+          ? { until: Promise.race([passed, new Promise((r) => setTimeout(r, 5_000))]) }
+          : undefined,
+      onForward: (ids) => {
+        forwarded.push(...ids);
+        if (ids.includes('3')) threePassed();
+      },
+    });
+    const writer = await behindRelay(relay);
     try {
       const client = connect('overtaken');
       await client.until((c) => c.opens === 1);
@@ -185,6 +199,36 @@ describe('GRIP mode under faults', () => {
       // Nothing comes twice once the held publish lands.
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(client.events('n')).toHaveLength(3);
+    } finally {
+      await writer.close();
+      await new Promise((resolve) => relay.close(resolve));
+    }
+  });
+
+  it('sends nothing new while a failed publish is retried, so a retry is not overtaken', async () => {
+    const arrived: string[] = [];
+    let failed = false;
+    const relay = await relayPublishes({
+      to: () => pushpin.publishUrl,
+      onArrive: (ids) => arrived.push(...ids),
+      decide: (ids) => {
+        if (failed || !ids.includes('2')) return undefined;
+        failed = true;
+        return { fail: true };
+      },
+    });
+    const writer = await behindRelay(relay);
+    try {
+      const client = connect('retried');
+      await client.until((c) => c.opens === 1);
+      await writer.events.sendEvent('retried', 'n', 1);
+      await client.until((c) => c.events('n').length === 1);
+      await writer.events.sendEvent('retried', 'n', 2);
+      await writer.events.sendEvent('retried', 'n', 3);
+      await client.until((c) => c.events('n').length === 3, 10_000);
+      // Event 3 waited for event 2's retry (100 ms after the failure).
+      expect(arrived).toEqual(['1', '2', '2', '3']);
+      expect(numbers(client)).toEqual([1, 2, 3]);
     } finally {
       await writer.close();
       await new Promise((resolve) => relay.close(resolve));
@@ -350,9 +394,17 @@ describe('GRIP mode under faults', () => {
  */
 async function relayPublishes(options: {
   readonly to?: () => string;
-  /** How long to hold each request before passing it on: one figure, or by the request's item ids. */
-  readonly delayMs?: number | ((ids: readonly string[]) => number);
-  /** Called as each request is passed on, with its item ids. */
+  /** How long to hold each request before passing it on. */
+  readonly delayMs?: number;
+  /**
+   * By a request's event ids (seqs): hold it until `until` settles before
+   * passing it on, or answer it 500 without passing it on.
+   */
+  readonly decide?: (
+    ids: readonly string[],
+  ) => { readonly until?: Promise<unknown>; readonly fail?: boolean } | undefined;
+  /** Called as each request comes in, and as it is passed on, with its event ids. */
+  readonly onArrive?: (ids: readonly string[]) => void;
   readonly onForward?: (ids: readonly string[]) => void;
   /** Events per publish request. */
   readonly onEvents?: (events: number) => void;
@@ -369,21 +421,25 @@ async function relayPublishes(options: {
       const single = items.filter((item) => item.channel.startsWith('stream-'));
       options.onEvents?.(single.length);
       const ids = single.map((item) => item.id ?? '');
-      const { delayMs = 0 } = options;
-      setTimeout(
-        () => {
-          options.onForward?.(ids);
-          void fetch(`${options.to?.()}${request.url}`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body,
-          }).then(async (answer) => {
-            response.writeHead(answer.status);
-            response.end(await answer.text());
-          });
-        },
-        typeof delayMs === 'number' ? delayMs : delayMs(ids),
-      );
+      options.onArrive?.(ids);
+      const decision = options.decide?.(ids);
+      if (decision?.fail) {
+        response.writeHead(500);
+        return response.end('failed on purpose');
+      }
+      const forward = () => {
+        options.onForward?.(ids);
+        void fetch(`${options.to?.()}${request.url}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body,
+        }).then(async (answer) => {
+          response.writeHead(answer.status);
+          response.end(await answer.text());
+        });
+      };
+      const delay = new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 0));
+      void Promise.all([delay, decision?.until]).then(forward);
     });
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));

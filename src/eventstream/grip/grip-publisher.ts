@@ -74,11 +74,9 @@ function userItem(
 const MAX_BATCH_ITEMS = 200;
 const MAX_BATCH_BYTES = 800_000;
 /**
- * Publish requests in flight to one proxy at most. Pushpin answers a publish
- * only once its handler has taken it, which under load waits for the fan-out
- * before it; with one request in flight, events queued here for that long.
- * Requests leave in queue order, and an item that overtakes the one before
- * it is held by Pushpin until that one comes (`message_wait`, 5 s).
+ * Publish requests in flight to one proxy at most (see docs/grip.md,
+ * Publishing): Pushpin answers a publish only once its handler has taken it,
+ * and holds an item that overtakes the one before it for `message_wait`.
  */
 const MAX_IN_FLIGHT = 4;
 
@@ -99,6 +97,8 @@ function encodePublish(items: readonly IItemExport[]): Publish {
 }
 
 interface Pending extends Publish {
+  /** Nothing queued after it may reach the proxy before it: a revocation. */
+  readonly barrier: boolean;
   readonly done: () => void;
 }
 
@@ -106,11 +106,16 @@ interface Pending extends Publish {
  * The publish queue of one proxy. Requests leave in the order their items
  * were queued (per channel: commit order), up to {@link MAX_IN_FLIGHT} at a
  * time, and whatever queues up while that many are out goes together in the
- * next request.
+ * next request. Nothing new leaves while a request is being retried (so a
+ * failed publish is not overtaken for longer than Pushpin waits), nor while
+ * a revocation is out (its items carry no id for Pushpin to order by).
  */
 class ProxyQueue {
   private readonly pending: Pending[] = [];
   private inFlight = 0;
+  private retrying = 0;
+  private barrierOut = false;
+  private drainScheduled = false;
   /** The proxy's publish API. */
   readonly url: string;
   private readonly auth: Auth.IAuth | undefined;
@@ -138,19 +143,34 @@ class ProxyQueue {
     } else if (typeof key === 'string') this.auth = new Auth.Bearer(key);
   }
 
-  enqueue(publish: Publish): Promise<void> {
+  enqueue(publish: Publish, barrier = false): Promise<void> {
     return new Promise((done) => {
-      this.pending.push({ ...publish, done });
-      this.drain();
+      this.pending.push({ ...publish, barrier, done });
+      // Later in this turn, so that what is queued together (a commit's
+      // events) leaves together.
+      if (this.drainScheduled) return;
+      this.drainScheduled = true;
+      queueMicrotask(() => {
+        this.drainScheduled = false;
+        this.drain();
+      });
     });
   }
 
   private drain(): void {
-    while (this.pending.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
+    while (
+      this.pending.length > 0 &&
+      this.inFlight < MAX_IN_FLIGHT &&
+      this.retrying === 0 &&
+      !this.barrierOut
+    ) {
       const batch = this.pending.splice(0, this.batchLength());
+      const barrier = batch.some((pending) => pending.barrier);
       this.inFlight++;
+      this.barrierOut = barrier;
       void this.publish(batch).finally(() => {
         this.inFlight--;
+        if (barrier) this.barrierOut = false;
         batch.forEach((p) => p.done());
         this.drain();
       });
@@ -177,21 +197,30 @@ class ProxyQueue {
   private async publish(batch: readonly Pending[]): Promise<void> {
     const body = `{"items":[${batch.map((pending) => pending.json).join(',')}]}`;
     const proxy = new URL(this.url).origin;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const started = performance.now();
-        await this.send(this.url, body, await this.auth?.buildHeader());
-        this.metrics.recordPublish(proxy, (performance.now() - started) / 1000);
-        return;
-      } catch (error) {
-        if (attempt >= RETRY_DELAYS_MS.length || this.isClosed()) {
-          this.metrics.recordPublishFailure(proxy, batch.length);
-          this.onGiveUp(batch.length, error);
+    let retried = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const started = performance.now();
+          await this.send(this.url, body, await this.auth?.buildHeader());
+          this.metrics.recordPublish(proxy, (performance.now() - started) / 1000);
           return;
+        } catch (error) {
+          if (attempt >= RETRY_DELAYS_MS.length || this.isClosed()) {
+            this.metrics.recordPublishFailure(proxy, batch.length);
+            this.onGiveUp(batch.length, error);
+            return;
+          }
+          if (!retried) {
+            retried = true;
+            this.retrying++;
+          }
+          this.metrics.recordPublishRetry(proxy);
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]).unref());
         }
-        this.metrics.recordPublishRetry(proxy);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]).unref());
       }
+    } finally {
+      if (retried) this.retrying--;
     }
   }
 }
@@ -334,7 +363,7 @@ export class GripPublisher implements OnApplicationBootstrap, OnApplicationShutd
       ],
     );
     const publish = encodePublish(items);
-    await Promise.all(this.queues.map((queue) => queue.enqueue(publish)));
+    await Promise.all(this.queues.map((queue) => queue.enqueue(publish, true)));
   }
 
   private async post(url: string, body: string, auth: string | undefined): Promise<void> {
