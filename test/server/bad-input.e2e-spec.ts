@@ -126,6 +126,14 @@ describe('bad input over HTTP', () => {
           ]),
           'the body is not valid UTF-8',
         ],
+        // Cut off in the middle of a character: nothing of it may be left for the next body.
+        [
+          Buffer.concat([
+            Buffer.from('{"channel":"exact","type":"t","data":"'),
+            Buffer.from([0xe2]),
+          ]),
+          'the body is not valid UTF-8',
+        ],
       ];
       for (const [body, message] of cases) {
         const response = await fetch(`${suite.server.baseUrl}/publish`, {
