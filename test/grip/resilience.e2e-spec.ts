@@ -206,15 +206,19 @@ describe('GRIP mode under faults', () => {
   });
 
   it('sends nothing new while a failed publish is retried, so a retry is not overtaken', async () => {
+    // Event 2's first attempt is answered 500; its retry is held on its way
+    // while event 3 is sent: 3 must not leave before the retry has landed.
     const arrived: string[] = [];
-    let failed = false;
+    let attempts = 0;
+    let releaseRetry!: () => void;
+    const retryHeld = new Promise<void>((resolve) => (releaseRetry = resolve));
     const relay = await relayPublishes({
       to: () => pushpin.publishUrl,
       onArrive: (ids) => arrived.push(...ids),
       decide: (ids) => {
-        if (failed || !ids.includes('2')) return undefined;
-        failed = true;
-        return { fail: true };
+        if (!ids.includes('2')) return undefined;
+        attempts++;
+        return attempts === 1 ? { fail: true } : { until: retryHeld };
       },
     });
     const writer = await behindRelay(relay);
@@ -224,12 +228,16 @@ describe('GRIP mode under faults', () => {
       await writer.events.sendEvent('retried', 'n', 1);
       await client.until((c) => c.events('n').length === 1);
       await writer.events.sendEvent('retried', 'n', 2);
+      await waitFor(() => attempts === 2);
       await writer.events.sendEvent('retried', 'n', 3);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(arrived).toEqual(['1', '2', '2']);
+      releaseRetry();
       await client.until((c) => c.events('n').length === 3, 10_000);
-      // Event 3 waited for event 2's retry (100 ms after the failure).
       expect(arrived).toEqual(['1', '2', '2', '3']);
       expect(numbers(client)).toEqual([1, 2, 3]);
     } finally {
+      releaseRetry();
       await writer.close();
       await new Promise((resolve) => relay.close(resolve));
     }
