@@ -42,13 +42,29 @@ export async function startBehindPushpin<App>(
   const db = await createTestDatabase();
   let pushpin: RunningPushpin | undefined;
   try {
-    const port = await freePort();
-    pushpin = await startPushpin({ sigKey: DEFAULT_SIG_KEY, ...pushpinSetup, backendPort: port });
-    const app = await start(db, pushpin, port);
-    const running = pushpin;
+    const started = async (attempt: number): Promise<{ running: RunningPushpin; app: App }> => {
+      const port = await freePort();
+      const running = await startPushpin({
+        sigKey: DEFAULT_SIG_KEY,
+        ...pushpinSetup,
+        backendPort: port,
+      });
+      pushpin = running;
+      try {
+        return { running, app: await start(db, running, port) };
+      } catch (error) {
+        // The port was free when drawn, but a suite in another worker took
+        // it while this Pushpin started: draw another.
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw error;
+        await running.stop();
+        pushpin = undefined;
+        return started(attempt + 1);
+      }
+    };
+    const { running, app } = await started(1);
     return {
       db,
-      pushpin,
+      pushpin: running,
       app,
       stop: async () => {
         await stopApp(app);

@@ -73,7 +73,13 @@ export async function startHttpApp(setup: HttpAppOptions): Promise<HttpApp> {
       : moduleRef.createNestApplication({ logger: ['error'] });
   if (setup.platform === 'fastify') app.useLogger(['error']);
   setup.configure?.(app);
-  await app.listen(setup.port ?? 0, '127.0.0.1');
+  try {
+    await app.listen(setup.port ?? 0, '127.0.0.1');
+  } catch (error) {
+    // Its pool and change feed would otherwise outlive the suite.
+    await app.close();
+    throw error;
+  }
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
