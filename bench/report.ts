@@ -105,30 +105,31 @@ export function targets({ writes, httpPublish, delivery, memory, replay }: Figur
 }
 
 /**
- * A mode's p99 against its baseline's. Run in several turns, each round is
- * set against the baseline's round of the same turn, and the ratios are
- * averaged geometrically: the rounds of one turn share the machine's state
- * of those minutes (at 1,000 x 20/s through Pushpin, the floor's own rounds
- * range over 2.5x), which median rounds taken apart do not. One round each:
- * the plain ratio.
+ * Each turn's p99 against the baseline's round of the same turn, where both
+ * ran the same turns (two or more); else undefined. The rounds of one turn
+ * share the machine's state of those minutes (at 1,000 x 20/s through
+ * Pushpin, the floor's own rounds range over 2.5x), which median rounds
+ * taken apart do not.
  */
-export function p99Ratio(ours: DeliveryFigure, baseline: DeliveryFigure): number {
+function turnRatios(ours: DeliveryFigure, baseline: DeliveryFigure): number[] | undefined {
   const rounds = ours.roundsP99Ms;
-  if (rounds.length < 2 || rounds.length !== baseline.roundsP99Ms.length) {
-    return ours.p99Ms / baseline.p99Ms;
-  }
-  const logs = rounds.map((p99, turn) => Math.log(p99 / baseline.roundsP99Ms[turn]));
-  return Math.exp(logs.reduce((sum, log) => sum + log, 0) / logs.length);
+  if (rounds.length < 2 || rounds.length !== baseline.roundsP99Ms.length) return undefined;
+  return rounds.map((p99, turn) => p99 / baseline.roundsP99Ms[turn]);
+}
+
+/** A mode's p99 against its baseline's: the geometric mean of its turns', or the plain ratio. */
+function p99Ratio(ours: DeliveryFigure, baseline: DeliveryFigure): number {
+  const ratios = turnRatios(ours, baseline);
+  if (!ratios) return ours.p99Ms / baseline.p99Ms;
+  return Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length);
 }
 
 /** The figures a {@link p99Ratio} comes from, as the targets quote them. */
 function p99Compared(ours: DeliveryFigure, baseline: DeliveryFigure): string {
-  const rounds = ours.roundsP99Ms;
-  if (rounds.length < 2 || rounds.length !== baseline.roundsP99Ms.length) {
-    return `${ours.p99Ms} vs ${baseline.p99Ms} ms`;
-  }
-  const turns = rounds.map((p99, turn) => (p99 / baseline.roundsP99Ms[turn]).toFixed(2));
-  return `geometric mean of ${rounds.length} turns: ${turns.join(', ')}`;
+  const ratios = turnRatios(ours, baseline);
+  if (!ratios) return `${ours.p99Ms} vs ${baseline.p99Ms} ms`;
+  const turns = ratios.map((ratio) => ratio.toFixed(2)).join(', ');
+  return `geometric mean of ${ratios.length} turns: ${turns}`;
 }
 
 /** Issue #22, target 1: the bundled server's `POST /publish`, against its floors. */
